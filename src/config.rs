@@ -1,0 +1,217 @@
+//! The configuration of one training run, its defaults (the paper's) and its validation.
+//!
+//! Validation lives here once: the CLI, the Web Worker and the page all call
+//! [`Config::validate`], so every front end shows the same rules and messages.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which update rule trains the network (DESIGN.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Damped generalised Gauss-Newton.
+    Gn,
+    /// Plain gradient descent.
+    Gd,
+}
+
+/// The hidden layer's nonlinearity σ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// σ(h) = h · sigmoid(h) (the paper's choice).
+    #[default]
+    Silu,
+    /// σ(h) = max(h, 0).
+    Relu,
+    /// σ(h) = tanh(h).
+    Tanh,
+}
+
+impl Method {
+    /// Parses `gn` or `gd`; the error names the field and what is allowed.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gn" => Ok(Method::Gn),
+            "gd" => Ok(Method::Gd),
+            _ => Err(FieldError::new("method", format!("must be gn or gd, got {s:?}"))),
+        }
+    }
+    /// The lowercase name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Gn => "gn",
+            Method::Gd => "gd",
+        }
+    }
+}
+
+impl Activation {
+    /// Parses `silu`, `relu` or `tanh`; the error names the field and what is allowed.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "silu" => Ok(Activation::Silu),
+            "relu" => Ok(Activation::Relu),
+            "tanh" => Ok(Activation::Tanh),
+            _ => Err(FieldError::new(
+                "activation",
+                format!("must be silu, relu or tanh, got {s:?}"),
+            )),
+        }
+    }
+    /// The lowercase name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Silu => "silu",
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+        }
+    }
+}
+
+/// One problem with a configuration: the field and a readable message saying what is allowed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Everything that defines a run. Field names are those of the checkpoint's `config` object
+/// (DESIGN.md §5); keys missing from a file take the defaults below (the paper's values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub method: Method,
+    pub activation: Activation,
+    /// Initial weight scale: U, b ~ N(0, τ₀²).
+    pub tau0: f64,
+    /// Number of training inputs N.
+    pub n: usize,
+    /// Hidden units M of the student.
+    pub m: usize,
+    /// Input dimension d.
+    pub d: usize,
+    /// Hidden units M* of the teacher.
+    pub m_teacher: usize,
+    /// Number of test inputs.
+    pub n_test: usize,
+    /// Step size λ.
+    pub lr: f64,
+    /// Smallest damping ε₀ of GN.
+    pub eps0: f64,
+    /// Relative tolerance: converged once L_k ≤ tol · L₁.
+    pub tol: f64,
+    pub seed: u64,
+    /// Steps in total, across resumes.
+    pub max_iter: u64,
+    /// Record every this many iterations (and at the first and last).
+    pub eval_every: u64,
+    /// Also record the last-layer refit test loss at each record point.
+    pub refit: bool,
+}
+
+/// The τ₀ grid of the paper.
+pub const PAPER_TAU0: [f64; 7] = [0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 100.0];
+/// The N grid of the paper.
+pub const PAPER_N: [usize; 5] = [100, 500, 1000, 1500, 2000];
+
+/// Largest sizes accepted, so that a typo cannot ask for terabytes.
+pub const MAX_N: usize = 100_000;
+pub const MAX_M: usize = 1_000_000;
+pub const MAX_D: usize = 10_000;
+pub const MAX_N_TEST: usize = 1_000_000;
+/// Divergence: L_k > DIVERGENCE_FACTOR · L₁ (or not finite).
+pub const DIVERGENCE_FACTOR: f64 = 1e6;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            method: Method::Gn,
+            activation: Activation::Silu,
+            tau0: 0.1,
+            n: 500,
+            m: 5000,
+            d: 10,
+            m_teacher: 5,
+            n_test: 10_000,
+            lr: 10.0,
+            eps0: 1e-7,
+            tol: 1e-8,
+            seed: 1,
+            max_iter: 2_000_000,
+            eval_every: 100,
+            refit: false,
+        }
+    }
+}
+
+impl Config {
+    /// Every problem with this configuration, each naming its field and the allowed range.
+    /// An empty list means the configuration can be run.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        let mut positive = |field: &str, x: f64| {
+            if !x.is_finite() || x <= 0.0 {
+                out.push(FieldError::new(field, format!("must be a finite number > 0, got {x}")));
+            }
+        };
+        positive("tau0", self.tau0);
+        positive("lr", self.lr);
+        positive("tol", self.tol);
+        if !self.eps0.is_finite() || self.eps0 < 0.0 {
+            out.push(FieldError::new("eps0", format!("must be a finite number >= 0, got {}", self.eps0)));
+        }
+        let mut count = |field: &str, x: usize, max: usize| {
+            if x == 0 || x > max {
+                out.push(FieldError::new(field, format!("must be an integer in 1..={max}, got {x}")));
+            }
+        };
+        count("n", self.n, MAX_N);
+        count("m", self.m, MAX_M);
+        count("d", self.d, MAX_D);
+        count("m_teacher", self.m_teacher, MAX_M);
+        count("n_test", self.n_test, MAX_N_TEST);
+        if self.eval_every == 0 {
+            out.push(FieldError::new("eval_every", "must be an integer >= 1, got 0"));
+        }
+        out
+    }
+
+    /// `Ok` if the configuration can be run, else every problem found.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Number of trainable parameters P = M(d + 2).
+    pub fn num_params(&self) -> usize {
+        self.m * (self.d + 2)
+    }
+
+    /// Rough peak memory of a run in bytes: a handful of N×M matrices, the N×N Gram
+    /// matrix and its eigenvectors, and the test set processed in chunks.
+    pub fn estimated_bytes(&self) -> f64 {
+        let (n, m, d) = (self.n as f64, self.m as f64, self.d as f64);
+        let nm = 4.0 * n * m; // H, S, D and a scratch copy
+        let nn = 5.0 * n * n; // S Sᵀ, D Dᵀ, X Xᵀ+1, A, eigenvectors
+        let test = self.n_test as f64 * (d + 2.0) + crate::metrics::TEST_CHUNK as f64 * m;
+        8.0 * (nm + nn + test + m * (d + 2.0) * 3.0)
+    }
+}

@@ -1,0 +1,35 @@
+//! Gauss-Newton vs gradient descent on over-parameterized two-layer networks: the training
+//! core of the companion to "Rethinking Gauss-Newton for learning over-parameterized models"
+//! (Arbel, Menegaux, Wolinski, NeurIPS 2023). `../shared/DESIGN.md` specifies every formula.
+//!
+//! Where things live:
+//! - [`config`]: the run's configuration, defaults and validation;
+//! - [`data`]: the seeded teacher-student data;
+//! - [`network`]: the mean-field network, its features and Jᵀz;
+//! - [`step`]: **the GD and GN update rules** and the NTK Gram matrix;
+//! - [`metrics`]: losses, teacher alignment, last-layer refit;
+//! - [`trainer`]: the step-wise loop with stopping and records;
+//! - [`checkpoint`]: the `gn-checkpoint-v1` file;
+//! - [`results`]: records, summary, CSV/JSON;
+//! - [`linalg`]: faer kernels on nalgebra matrices.
+//!
+//! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
+
+pub mod activation;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod linalg;
+pub mod metrics;
+pub mod network;
+pub mod results;
+pub mod step;
+pub mod trainer;
+
+pub use checkpoint::Checkpoint;
+pub use config::{Activation, Config, FieldError, Method};
+pub use error::Error;
+pub use network::Network;
+pub use results::{Record, RunResult, Status, Summary};
+pub use trainer::Trainer;

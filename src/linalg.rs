@@ -1,0 +1,119 @@
+//! The heavy kernels, on nalgebra matrices through zero-copy faer views (both column-major):
+//! matrix products, the symmetric product S Sᵀ (one triangle), and the symmetric
+//! eigendecomposition. DESIGN.md §7 has the measurements that chose faer for these.
+
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, MatMut, MatRef, Par, Side};
+use nalgebra::DMatrix;
+
+/// Parallelism of faer's kernels: both cores natively, one thread in wasm.
+pub fn par() -> Par {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Par::rayon(0)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        Par::Seq
+    }
+}
+
+/// A faer view of a nalgebra matrix (no copy).
+pub fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
+    MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols())
+}
+
+/// A mutable faer view of a nalgebra matrix (no copy).
+pub fn view_mut(a: &mut DMatrix<f64>) -> MatMut<'_, f64> {
+    let (r, c) = a.shape();
+    MatMut::from_column_major_slice_mut(a.as_mut_slice(), r, c)
+}
+
+/// dst ← α · lhs · rhs (faer's GEMM).
+pub fn matmul_into(dst: MatMut<'_, f64>, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, alpha: f64) {
+    faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, alpha, par());
+}
+
+/// α · lhs · rhs as a new nalgebra matrix.
+pub fn matmul(lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, alpha: f64) -> DMatrix<f64> {
+    let mut out = DMatrix::zeros(lhs.nrows(), rhs.ncols());
+    matmul_into(view_mut(&mut out), lhs, rhs, alpha);
+    out
+}
+
+/// α · S Sᵀ for S of shape N×M, computing only the lower triangle (half the flops) and
+/// mirroring it, so the result is a full symmetric N×N matrix.
+pub fn syrk(s: &DMatrix<f64>, alpha: f64) -> DMatrix<f64> {
+    let n = s.nrows();
+    let mut out = DMatrix::zeros(n, n);
+    let sv = view(s);
+    triangular::matmul(
+        view_mut(&mut out),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        sv,
+        BlockStructure::Rectangular,
+        sv.transpose(),
+        BlockStructure::Rectangular,
+        alpha,
+        par(),
+    );
+    mirror_lower(&mut out);
+    out
+}
+
+/// Copies the lower triangle onto the upper one.
+pub fn mirror_lower(a: &mut DMatrix<f64>) {
+    let n = a.nrows();
+    for j in 0..n {
+        for i in 0..j {
+            a[(i, j)] = a[(j, i)];
+        }
+    }
+}
+
+/// Eigendecomposition A = Q Λ Qᵀ of a symmetric matrix (lower triangle read).
+pub struct SymEig {
+    /// Eigenvalues in nondecreasing order.
+    pub values: Vec<f64>,
+    /// Orthonormal eigenvectors, one per column, in the same order.
+    pub vectors: DMatrix<f64>,
+}
+
+impl SymEig {
+    /// Decomposes `a`. `None` if the iteration failed to converge (non-finite input).
+    pub fn new(a: &DMatrix<f64>) -> Option<SymEig> {
+        if !a.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let evd = view(a).self_adjoint_eigen(Side::Lower).ok()?;
+        let n = a.nrows();
+        let s = evd.S().column_vector();
+        let values: Vec<f64> = (0..n).map(|i| s[i]).collect();
+        let mut vectors = DMatrix::zeros(n, n);
+        view_mut(&mut vectors).copy_from(evd.U());
+        Some(SymEig { values, vectors })
+    }
+
+    /// Eigenvalues only (cheaper), nondecreasing.
+    pub fn values_of(a: &DMatrix<f64>) -> Option<Vec<f64>> {
+        if !a.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        view(a).self_adjoint_eigenvalues(Side::Lower).ok()
+    }
+
+    /// Q · diag(w(λ)) · Qᵀ · b: applies a spectral function of A to a vector.
+    pub fn apply(&self, b: &nalgebra::DVector<f64>, w: impl Fn(f64) -> f64) -> nalgebra::DVector<f64> {
+        let mut c = self.vectors.tr_mul(b);
+        for (ci, &l) in c.iter_mut().zip(&self.values) {
+            *ci *= w(l);
+        }
+        &self.vectors * c
+    }
+}
+
+/// Sets faer's global parallelism (used by its eigendecomposition) to match [`par`].
+pub fn init() {
+    faer::set_global_parallelism(par());
+}

@@ -1,0 +1,122 @@
+//! The two-layer mean-field network f_θ(x) = (1/M) Σ_i v_i σ(u_i·x + b_i), its features on a
+//! batch of inputs, its Jacobian-transpose product, and its parameter arithmetic.
+
+use crate::config::Activation;
+use crate::linalg::{self, view};
+use nalgebra::{DMatrix, DVector};
+
+/// The parameters θ = (U ∈ ℝ^{M×d}, b ∈ ℝ^M, v ∈ ℝ^M) of a network (student or teacher).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub u: DMatrix<f64>,
+    pub b: DVector<f64>,
+    pub v: DVector<f64>,
+}
+
+/// The hidden layer on a batch X (N×d): S_{ni} = σ(h_{ni}) and D_{ni} = v_i σ'(h_{ni}),
+/// with h_{ni} = u_i·x_n + b_i.
+pub struct Features {
+    /// S, N×M.
+    pub s: DMatrix<f64>,
+    /// D, N×M (absent when only outputs were asked for).
+    pub d: Option<DMatrix<f64>>,
+}
+
+impl Network {
+    /// Hidden units M.
+    pub fn m(&self) -> usize {
+        self.u.nrows()
+    }
+
+    /// Input dimension d.
+    pub fn d(&self) -> usize {
+        self.u.ncols()
+    }
+
+    /// S and, if `with_d`, D on the rows of `x`.
+    pub fn features(&self, act: Activation, x: &DMatrix<f64>, with_d: bool) -> Features {
+        let (n, m) = (x.nrows(), self.m());
+        // H = X Uᵀ, then h_{ni} += b_i column by column.
+        let mut h = linalg::matmul(view(x), view(&self.u).transpose(), 1.0);
+        for (mut col, &bi) in h.column_iter_mut().zip(self.b.iter()) {
+            col.add_scalar_mut(bi);
+        }
+        if !with_d {
+            act.apply(h.as_mut_slice(), None);
+            return Features { s: h, d: None };
+        }
+        let mut d = DMatrix::zeros(n, m);
+        act.apply(h.as_mut_slice(), Some(d.as_mut_slice()));
+        for (mut col, &vi) in d.column_iter_mut().zip(self.v.iter()) {
+            col *= vi;
+        }
+        Features { s: h, d: Some(d) }
+    }
+
+    /// Outputs f = (1/M) S v for features S of this network.
+    pub fn outputs(&self, s: &DMatrix<f64>) -> DVector<f64> {
+        let mut f = DVector::zeros(s.nrows());
+        linalg::matmul_into(
+            view_mut_vec(&mut f),
+            view(s),
+            view_vec(&self.v),
+            1.0 / self.m() as f64,
+        );
+        f
+    }
+
+    /// f_θ on the rows of `x`.
+    pub fn predict(&self, act: Activation, x: &DMatrix<f64>) -> DVector<f64> {
+        self.outputs(&self.features(act, x, false).s)
+    }
+
+    /// θ += α · δ.
+    pub fn axpy(&mut self, alpha: f64, delta: &Network) {
+        self.u.zip_apply(&delta.u, |a, d| *a += alpha * d);
+        self.b.zip_apply(&delta.b, |a, d| *a += alpha * d);
+        self.v.zip_apply(&delta.v, |a, d| *a += alpha * d);
+    }
+
+    /// Euclidean norm of all parameters together.
+    pub fn norm(&self) -> f64 {
+        (self.u.norm_squared() + self.b.norm_squared() + self.v.norm_squared()).sqrt()
+    }
+
+    /// True if every parameter is finite.
+    pub fn is_finite(&self) -> bool {
+        self.u.iter().chain(self.b.iter()).chain(self.v.iter()).all(|x| x.is_finite())
+    }
+}
+
+/// Jᵀ z for the Jacobian J (N×P) of the N outputs with respect to θ, from the features
+/// (never forming J):
+///
+///     (Jᵀz) for v_i = (1/M) Σ_n z_n S_{ni}
+///     (Jᵀz) for u_i = (1/M) Σ_n z_n D_{ni} x_n,   for b_i = (1/M) Σ_n z_n D_{ni}
+pub fn jacobian_t_times(feat: &Features, x: &DMatrix<f64>, z: &DVector<f64>) -> Network {
+    let (n, d) = x.shape();
+    let m = feat.s.ncols();
+    let scale = 1.0 / m as f64;
+    let mut v = DVector::zeros(m);
+    linalg::matmul_into(view_mut_vec(&mut v), view(&feat.s).transpose(), view_vec(z), scale);
+    let dmat = feat.d.as_ref().expect("Jᵀz needs D: compute features with_d");
+    // [diag(z) X, z] (N×(d+1)); one product Dᵀ [diag(z) X, z] gives u and b together.
+    let mut zx = DMatrix::zeros(n, d + 1);
+    for j in 0..d {
+        for i in 0..n {
+            zx[(i, j)] = z[i] * x[(i, j)];
+        }
+    }
+    zx.column_mut(d).copy_from(z);
+    let ub = linalg::matmul(view(dmat).transpose(), view(&zx), scale);
+    Network { u: ub.columns(0, d).into_owned(), b: ub.column(d).into_owned(), v }
+}
+
+fn view_vec(v: &DVector<f64>) -> faer::MatRef<'_, f64> {
+    faer::MatRef::from_column_major_slice(v.as_slice(), v.len(), 1)
+}
+
+fn view_mut_vec(v: &mut DVector<f64>) -> faer::MatMut<'_, f64> {
+    let n = v.len();
+    faer::MatMut::from_column_major_slice_mut(v.as_mut_slice(), n, 1)
+}

@@ -1,0 +1,273 @@
+//! The step-wise training loop (DESIGN.md §3, "Loop"): a [`Trainer`] owns the data, the
+//! student and the run's progress, and [`Trainer::advance`] takes a given number of steps,
+//! returning the records made on the way. It holds no clock, thread, file or terminal: the
+//! CLI and the Web Worker drive it and measure time themselves.
+
+use crate::checkpoint::{matrix_to_rows, Checkpoint, NetworkJson, FORMAT};
+use crate::config::{Config, Method, DIVERGENCE_FACTOR};
+use crate::data::{init_student, Dataset};
+use crate::error::Error;
+use crate::metrics;
+use crate::network::Network;
+use crate::results::{Record, RunResult, Status, Summary};
+use crate::step;
+use nalgebra::{DMatrix, DVector};
+
+/// One training run in progress.
+pub struct Trainer {
+    config: Config,
+    data: Dataset,
+    student: Network,
+    /// X Xᵀ + 1 on the training inputs (constant during a run).
+    kxx: DMatrix<f64>,
+    /// Steps taken so far.
+    iteration: u64,
+    loss_first: Option<f64>,
+    status: Status,
+    rf_test_loss: Option<f64>,
+    last: Option<Record>,
+}
+
+impl Trainer {
+    /// A new run: draws the data, the teacher and the student from the seed, and measures
+    /// the random-features baseline (last-layer refit at initialisation).
+    pub fn new(config: Config) -> Result<Trainer, Error> {
+        config.validate()?;
+        let data = Dataset::generate(&config);
+        let student = init_student(&config);
+        let mut t = Trainer::assemble(config, data, student, 0, None, None);
+        t.rf_test_loss = t.refit_test_loss();
+        Ok(t)
+    }
+
+    /// Resumes from a checkpoint, using its data and weights as they are. The checkpoint's
+    /// config (with the shapes its arrays imply) is the run's config.
+    pub fn from_checkpoint(ck: &Checkpoint) -> Result<Trainer, Error> {
+        let config = ck.resolved_config();
+        config.validate()?;
+        let d = config.d;
+        let data = Dataset {
+            x_train: crate::checkpoint::rows_to_matrix(&ck.x_train, d),
+            y_train: DVector::from_column_slice(&ck.y_train),
+            x_test: crate::checkpoint::rows_to_matrix(&ck.x_test, d),
+            y_test: DVector::from_column_slice(&ck.y_test),
+            teacher: ck.teacher.to_network("teacher", d)?,
+        };
+        let student = ck.student.to_network("student", d)?;
+        let mut t = Trainer::assemble(config, data, student, ck.iteration, ck.loss_first, ck.rf_test_loss);
+        if t.iteration == 0 && t.rf_test_loss.is_none() {
+            t.rf_test_loss = t.refit_test_loss();
+        }
+        Ok(t)
+    }
+
+    fn assemble(
+        config: Config,
+        data: Dataset,
+        student: Network,
+        iteration: u64,
+        loss_first: Option<f64>,
+        rf_test_loss: Option<f64>,
+    ) -> Trainer {
+        crate::linalg::init();
+        let mut kxx = &data.x_train * data.x_train.transpose();
+        kxx.add_scalar_mut(1.0);
+        Trainer {
+            config,
+            data,
+            student,
+            kxx,
+            iteration,
+            loss_first,
+            status: Status::Running,
+            rf_test_loss,
+            last: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+    pub fn student(&self) -> &Network {
+        &self.student
+    }
+    /// Steps taken so far.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    pub fn is_finished(&self) -> bool {
+        self.status != Status::Running
+    }
+    /// The latest record made, if any.
+    pub fn last_record(&self) -> Option<&Record> {
+        self.last.as_ref()
+    }
+
+    /// Raises (or lowers) the step limit, e.g. to continue a resumed run. A run that had
+    /// stopped at its limit becomes running again if the new limit is higher.
+    pub fn set_max_iter(&mut self, max_iter: u64) {
+        self.config.max_iter = max_iter;
+        if self.status == Status::MaxIter && self.iteration < max_iter {
+            self.status = Status::Running;
+        }
+    }
+
+    /// Takes up to `steps` steps and returns the records made on the way. When the step
+    /// limit is reached the final state is evaluated at once, so the last record and the
+    /// status are always up to date when this returns.
+    pub fn advance(&mut self, steps: u64) -> Vec<Record> {
+        let mut records = Vec::new();
+        let mut taken = 0;
+        while !self.is_finished() && taken < steps {
+            if let Some(r) = self.iterate() {
+                records.push(r);
+            }
+            if !self.is_finished() {
+                taken += 1;
+            }
+        }
+        if !self.is_finished() && self.iteration >= self.config.max_iter {
+            records.extend(self.iterate());
+        }
+        records
+    }
+
+    /// Runs until converged, diverged or at the step limit.
+    pub fn run(&mut self) -> Vec<Record> {
+        self.advance(u64::MAX)
+    }
+
+    /// One pass of the loop at θ_k: compute L_k, stop or step, and record when due.
+    fn iterate(&mut self) -> Option<Record> {
+        let cfg = &self.config;
+        let x = &self.data.x_train;
+        let feat = self.student.features(cfg.activation, x, true);
+        let f = self.student.outputs(&feat.s);
+        let loss = metrics::loss(&f, &self.data.y_train);
+        let first = *self.loss_first.get_or_insert(loss);
+        let k = self.iteration;
+        let stop = if !loss.is_finite() || loss > DIVERGENCE_FACTOR * first {
+            Some(Status::Diverged)
+        } else if loss <= cfg.tol * first {
+            Some(Status::Converged)
+        } else if k >= cfg.max_iter {
+            Some(Status::MaxIter)
+        } else {
+            None
+        };
+        let record_due = stop.is_some() || k % cfg.eval_every == 0;
+
+        // The Gram matrix: always for GN, at record points for GD (for its spectrum).
+        let need_gram = loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
+        let (a, ss) = match need_gram {
+            true => {
+                let (a, ss) = step::gram(&feat, &self.kxx);
+                (Some(a), Some(ss))
+            }
+            false => (None, None),
+        };
+        let g = (&f - &self.data.y_train) / x.nrows() as f64;
+        let method = if stop.is_some() { Method::Gd } else { cfg.method };
+        let mut dir = step::direction(method, &g, a.as_ref(), cfg.eps0);
+        if stop.is_some() && cfg.method == Method::Gn {
+            // The last record of a GN run reports GN's damping at the final state too.
+            dir.eps = dir.spectrum.map(|s| cfg.eps0.max(s.sigma_min));
+        }
+        let mut record = record_due.then(|| Record {
+            iter: k,
+            train_loss: loss,
+            test_loss: None,
+            sigma_min: dir.spectrum.map(|s| s.sigma_min),
+            sigma_max: dir.spectrum.map(|s| s.sigma_max),
+            eps: dir.eps,
+            step_norm: None,
+            alignment: Some(metrics::alignment(&self.student.u, &self.data.teacher.u)),
+            refit_test_loss: None,
+            elapsed_s: None,
+        });
+        if let Some(r) = record.as_mut() {
+            let refit = (cfg.refit || stop.is_some())
+                .then(|| metrics::refit_last_layer(&feat.s, ss.as_ref()?, &self.data.y_train))
+                .flatten();
+            let others: Vec<&DVector<f64>> = refit.iter().collect();
+            let (test, refit_test) =
+                metrics::test_losses(&self.student, cfg.activation, &self.data.x_test, &self.data.y_test, &others);
+            r.test_loss = Some(test);
+            r.refit_test_loss = refit_test.first().copied();
+        }
+        match stop {
+            Some(status) => self.status = status,
+            None if !dir.finite => self.status = Status::Diverged,
+            None => {
+                let delta = step::update(&feat, x, &dir.z, cfg.lr);
+                if let Some(r) = record.as_mut() {
+                    r.step_norm = Some(delta.norm());
+                }
+                self.student.axpy(1.0, &delta);
+                self.iteration += 1;
+            }
+        }
+        if record.is_some() {
+            self.last = record.clone();
+        }
+        record
+    }
+
+    /// Test loss of the last-layer refit at the current hidden layer.
+    pub fn refit_test_loss(&self) -> Option<f64> {
+        let s = self.student.features(self.config.activation, &self.data.x_train, false).s;
+        let m = s.ncols() as f64;
+        let ss = crate::linalg::syrk(&s, 1.0 / (m * m));
+        let v = metrics::refit_last_layer(&s, &ss, &self.data.y_train)?;
+        let (_, refit) = metrics::test_losses(
+            &self.student,
+            self.config.activation,
+            &self.data.x_test,
+            &self.data.y_test,
+            &[&v],
+        );
+        refit.first().copied()
+    }
+
+    /// The summary of the run so far. `wall_s` comes from the caller's clock.
+    pub fn summary(&self, wall_s: Option<f64>) -> Summary {
+        let last = self.last.as_ref();
+        Summary {
+            status: self.status,
+            iterations: self.iteration,
+            final_train_loss: last.map(|r| r.train_loss),
+            final_test_loss: last.and_then(|r| r.test_loss),
+            rf_test_loss: self.rf_test_loss,
+            refit_test_loss: last.and_then(|r| r.refit_test_loss),
+            wall_s,
+        }
+    }
+
+    /// Config, records and summary together, as written to a result file.
+    pub fn result(&self, records: Vec<Record>, wall_s: Option<f64>) -> RunResult {
+        RunResult { config: self.config.clone(), records, summary: self.summary(wall_s) }
+    }
+
+    /// Everything needed to resume this run exactly.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            format: FORMAT.to_string(),
+            config: self.config.clone(),
+            iteration: self.iteration,
+            loss_first: self.loss_first,
+            x_train: matrix_to_rows(&self.data.x_train),
+            y_train: self.data.y_train.iter().copied().collect(),
+            x_test: matrix_to_rows(&self.data.x_test),
+            y_test: self.data.y_test.iter().copied().collect(),
+            teacher: NetworkJson::from_network(&self.data.teacher),
+            student: NetworkJson::from_network(&self.student),
+            rf_test_loss: self.rf_test_loss,
+        }
+    }
+}
