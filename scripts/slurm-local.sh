@@ -420,7 +420,8 @@ cmd_wait() {
 
   local deadline=$(( SECONDS + timeout_s )) out err errf
   errf=$(mktemp)
-  trap 'rm -f "$errf"' EXIT
+  # shellcheck disable=SC2064  # expand now: errf is local to this function
+  trap "rm -f '$errf'" EXIT
   while :; do
     # squeue lists pending/running/completing jobs and array tasks only; a
     # finished job is absent (empty output) or, once purged, unknown.

@@ -33,3 +33,6 @@ pub use error::Error;
 pub use network::Network;
 pub use results::{Record, RunResult, Status, Summary};
 pub use trainer::Trainer;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
