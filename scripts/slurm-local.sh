@@ -7,7 +7,12 @@
 #   scripts/slurm-local.sh down               stop slurmd + slurmctld (best effort)
 #   scripts/slurm-local.sh wait JOBID [TIMEOUT_S]
 #                                             wait until JOBID (all array tasks
-#                                             included) has left the queue
+#                                             included) has left the queue;
+#                                             exit 1 after TIMEOUT_S (600).
+#                                             A job id Slurm does not know
+#                                             (purged after MinJobAge, or never
+#                                             submitted) counts as finished.
+#                                             Needs no root.
 #
 # `up` (needs root):
 #   1. installs Debian's slurm-wlm and munge if they are missing;
@@ -23,9 +28,9 @@
 #   When everything is already up, healthy and configured as this script would
 #   configure it, `up` only prints that line (a fraction of a second).
 #
-# Choices made for containers (no systemd, no usable cgroups, gVisor-like
-# kernels): proctrack/linuxproc, task/none, jobacct_gather/none, no accounting
-# database, no job completion log. The node's real hardware is not enforced
+# Choices made for sandboxes without systemd (and without cgroups that Slurm
+# may use): proctrack/linuxproc, task/none, jobacct_gather/none, no cgroup.conf,
+# no accounting database, no job completion log. The node's real hardware is not enforced
 # (SlurmdParameters=config_overrides), so a container whose view of the
 # hardware differs from slurm.conf does not get its node drained.
 #
@@ -55,6 +60,8 @@ APT_LOCK_TIMEOUT_S=900                       # another apt may be running
 CONF_MARKER="# Written by scripts/slurm-local.sh (one-node test cluster for gn slurm). Rewritten by 'up'."
 
 NODE=$(hostname -s)
+# munged, slurmctld and slurmd live in /usr/sbin, which a CI PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 
 # ----------------------------------------------------------------------------
 # Helpers
@@ -77,7 +84,7 @@ need_root() {
 }
 
 # Serialize concurrent up/down calls (e.g. two test binaries starting at once).
-# The lock is fd 9: every daemon is started with `9>&-`, or it would inherit
+# The lock is fd 9: every child is started with `9>&-`, or it would inherit
 # the lock and hold it forever (munged does not close inherited fds).
 take_lock() {
   mkdir -p "$RUN_DIR"
@@ -180,8 +187,7 @@ ensure_munge() {
   log "starting munged"
   # munged forks into the background; run it as the munge user (as packaged).
   runuser -u munge -- munged 9>&- || die "munged failed to start (see /var/log/munge/munged.log)"
-  local i
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     munge_works && return 0
     sleep 0.1
   done
@@ -286,16 +292,23 @@ state_usable() {
   esac
 }
 
-start_slurmctld() {
-  running slurmctld && return 0
-  log "starting slurmctld (log: $RUN_DIR/slurmctld.log)"
-  slurmctld 9>&- || { show_log slurmctld; die "slurmctld failed to start"; }
-}
-
-start_slurmd() {
-  running slurmd && return 0
-  log "starting slurmd (log: $RUN_DIR/slurmd.log)"
-  slurmd 9>&- || { show_log slurmd; die "slurmd failed to start"; }
+# start_daemon NAME: start slurmctld or slurmd (they fork into the background
+# and write their pid file), then wait until the pid file names a live
+# process. A stale pid file from an earlier run is removed first, so that it
+# cannot be mistaken for the new daemon (or for a dead one).
+start_daemon() {
+  local name=$1 pidfile=$RUN_DIR/$1.pid
+  running "$name" && return 0
+  rm -f "$pidfile"
+  log "starting $name (log: $RUN_DIR/$name.log)"
+  # 9>&-: do not hand our lock to the daemon.
+  "$name" 9>&- || { show_log "$name"; die "$name failed to start"; }
+  for _ in $(seq 1 100); do
+    running "$name" && return 0
+    sleep 0.1
+  done
+  show_log "$name"
+  die "$name did not come up (no live process in $pidfile after 10 s)"
 }
 
 print_up() { printf 'slurm up: partition %s, node %s\n' "$PARTITION" "$NODE"; }
@@ -327,7 +340,7 @@ cmd_up() {
   fi
 
   install -d -m 0755 "$CTLD_STATE_DIR" "$SLURMD_SPOOL_DIR"
-  start_slurmctld
+  start_daemon slurmctld
 
   local deadline=$(( SECONDS + UP_TIMEOUT_S ))
   until ctld_answers; do
@@ -336,7 +349,7 @@ cmd_up() {
     sleep 0.2
   done
 
-  start_slurmd
+  start_daemon slurmd
 
   # Wait for the node to register and be usable; resume it if it is down or
   # drained (e.g. left so by an earlier run).
@@ -377,24 +390,30 @@ cmd_up() {
 # ----------------------------------------------------------------------------
 # down
 # ----------------------------------------------------------------------------
-# stop_one NAME: TERM the daemon from its pid file, wait up to 15 s, then KILL.
-stop_one() {
-  local name=$1 pid i
-  pid=$(pid_of "$name" "$RUN_DIR/$name.pid") || return 0
-  log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 75); do
-    [[ -d /proc/$pid ]] || return 0
+# stop_daemons: SIGTERM slurmd and slurmctld (found through their pid files,
+# never by name), wait up to 15 s for both to exit (slurmctld saves its state
+# first: 0.3-2 s here), then SIGKILL whatever is left. Both are stopped at once, which
+# halves the time `down` takes.
+stop_daemons() {
+  local name pid pids=()
+  for name in slurmd slurmctld; do
+    pid=$(pid_of "$name" "$RUN_DIR/$name.pid") || continue
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for _ in $(seq 1 75); do
+    local alive=()
+    for pid in ${pids[@]+"${pids[@]}"}; do
+      # A zombie (state Z) has exited; it only waits for init to reap it.
+      [[ -r /proc/$pid/stat && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] \
+        && alive+=("$pid")
+    done
+    pids=(${alive[@]+"${alive[@]}"})
+    (( ${#pids[@]} == 0 )) && return 0
     sleep 0.2
   done
-  log "$name (pid $pid) ignores SIGTERM: killing it"
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-stop_daemons() {
-  # slurmd first, so the controller does not see a node vanish mid-job.
-  stop_one slurmd
-  stop_one slurmctld
+  log "still running after SIGTERM, killing: ${pids[*]}"
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 cmd_down() {
@@ -403,7 +422,9 @@ cmd_down() {
   if [[ $(id -u) -ne 0 ]]; then
     log "'down' should run as root; trying anyway"
   fi
-  mkdir -p "$RUN_DIR" 2>/dev/null && exec 9>"$RUN_DIR/.lock" 2>/dev/null && flock -w 60 9
+  # (A bare `exec 9>f 2>/dev/null` would silence stderr for good: use a group.)
+  { mkdir -p "$RUN_DIR" && exec 9>"$RUN_DIR/.lock" && flock -w 60 9; } 2>/dev/null \
+    || log "could not take $RUN_DIR/.lock; going on without it"
   stop_daemons
   log "slurm down (munge left running)"
   return 0

@@ -1,0 +1,64 @@
+//! `gn`: the native command line over the `gauss_newton` library — single runs with
+//! checkpoints (`gn run`) and the speed benchmark (`gn bench`). All numerics and validation
+//! live in the library; this binary parses flags, drives the trainer, measures time and
+//! writes files.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod files;
+#[cfg(not(target_arch = "wasm32"))]
+mod run;
+
+#[cfg(not(target_arch = "wasm32"))]
+use clap::{Parser, Subcommand};
+
+/// Gauss-Newton vs gradient descent on over-parameterized two-layer networks
+/// (Arbel, Menegaux, Wolinski, NeurIPS 2023).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Parser)]
+#[command(name = "gn", version, allow_negative_numbers = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Subcommand)]
+enum Command {
+    /// Train one network with GN or GD, printing progress and a summary.
+    Run(run::RunArgs),
+    /// Time GN and GD iterations and the Gram matrix at the paper's sizes.
+    Bench(bench::BenchArgs),
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
+            {
+                e.exit();
+            }
+            // One line: clap's first line names the flag and the problem.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            std::process::exit(2);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => run::main(args),
+        Command::Bench(args) => bench::main(args),
+    };
+    if let Err(msg) = outcome {
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}
+
+/// The library is the product on wasm32; this binary has nothing to do there.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
