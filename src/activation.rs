@@ -42,75 +42,83 @@ impl Activation {
             }
         }
     }
+}
 
+impl Activation {
     /// Overwrites `h` with σ(h) and, if given, fills `dh` with σ'(h).
     pub fn apply(self, h: &mut [f64], dh: Option<&mut [f64]>) {
-        match dh {
-            Some(dh) => {
+        match (self, dh) {
+            (Activation::Silu, None) => simd::silu(h),
+            (Activation::Silu, Some(dh)) => simd::silu_both(h, dh),
+            (act, None) => h.iter_mut().for_each(|x| *x = act.sigma(*x)),
+            (act, Some(dh)) => {
                 assert_eq!(h.len(), dh.len());
-                dispatch_both(self, h, dh)
+                h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
+                    *dx = act.sigma_prime(*x);
+                    *x = act.sigma(*x);
+                })
             }
-            None => dispatch_value(self, h),
         }
     }
 }
 
-fn value_loop(act: Activation, h: &mut [f64]) {
-    match act {
-        Activation::Silu => h.iter_mut().for_each(|x| *x /= 1.0 + exp(-*x)),
-        Activation::Relu => h.iter_mut().for_each(|x| *x = x.max(0.0)),
-        Activation::Tanh => h.iter_mut().for_each(|x| *x = x.tanh()),
-    }
-}
+/// SiLU over slices, with [`exp`] inlined so the loops vectorise.
+mod simd {
+    use super::exp;
 
-fn both_loop(act: Activation, h: &mut [f64], dh: &mut [f64]) {
-    match act {
-        Activation::Silu => h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
+    #[inline(always)]
+    fn silu_loop(h: &mut [f64]) {
+        for x in h.iter_mut() {
+            *x /= 1.0 + exp(-*x);
+        }
+    }
+
+    #[inline(always)]
+    fn silu_both_loop(h: &mut [f64], dh: &mut [f64]) {
+        assert_eq!(h.len(), dh.len());
+        for (x, dx) in h.iter_mut().zip(dh.iter_mut()) {
             let s = 1.0 / (1.0 + exp(-*x));
             *dx = s * (1.0 + *x * (1.0 - s));
             *x *= s;
-        }),
-        Activation::Relu => h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
-            *dx = if *x > 0.0 { 1.0 } else { 0.0 };
-            *x = x.max(0.0);
-        }),
-        Activation::Tanh => h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
-            let t = x.tanh();
-            *dx = 1.0 - t * t;
-            *x = t;
-        }),
+        }
     }
-}
 
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::*;
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn value_loop(act: Activation, h: &mut [f64]) {
-        super::value_loop(act, h)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn both_loop(act: Activation, h: &mut [f64], dh: &mut [f64]) {
-        super::both_loop(act, h, dh)
-    }
-}
-
-fn dispatch_value(act: Activation, h: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { avx2::value_loop(act, h) };
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn silu_avx2(h: &mut [f64]) {
+        silu_loop(h)
     }
-    value_loop(act, h)
-}
 
-fn dispatch_both(act: Activation, h: &mut [f64], dh: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { avx2::both_loop(act, h, dh) };
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn silu_both_avx2(h: &mut [f64], dh: &mut [f64]) {
+        silu_both_loop(h, dh)
     }
-    both_loop(act, h, dh)
+
+    #[cfg(target_arch = "x86_64")]
+    fn has_avx2() -> bool {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+
+    /// h ← h · sigmoid(h)
+    pub fn silu(h: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { silu_avx2(h) };
+        }
+        silu_loop(h)
+    }
+
+    /// dh ← σ'(h), then h ← σ(h)
+    pub fn silu_both(h: &mut [f64], dh: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { silu_both_avx2(h, dh) };
+        }
+        silu_both_loop(h, dh)
+    }
 }
 
 /// e^x without branches, accurate to about 1 ulp, so that loops over it vectorise.
@@ -125,7 +133,8 @@ pub fn exp(x: f64) -> f64 {
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    let x = x.clamp(-708.0, 708.0);
+    // max/min rather than clamp: clamp's NaN handling keeps the loop from vectorising.
+    let x = x.max(-708.0).min(708.0);
     let t = x * LOG2E + SHIFTER;
     let n = t - SHIFTER;
     let r = (x - n * LN2_HI) - n * LN2_LO;
@@ -145,8 +154,8 @@ pub fn exp(x: f64) -> f64 {
     p = p * r + 1.0;
     p = p * r + 1.0;
     // The integer n sits in the low bits of t; shift it into the exponent field.
-    let bits = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
-    let scale = f64::from_bits(((bits + 1023) << 52) as u64);
+    let bits = t.to_bits().wrapping_sub(SHIFTER.to_bits());
+    let scale = f64::from_bits(bits.wrapping_add(1023) << 52);
     p * scale
 }
 
