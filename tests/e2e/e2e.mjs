@@ -1,0 +1,454 @@
+// End-to-end test of the browser demo, as a new user meets it: serves the repository on a free
+// localhost port, drives Debian's Chromium through playwright-core (never a downloaded browser;
+// every request outside the local server is blocked), and checks the page: both methods side by
+// side, pause/step/resume/stop, invalid input, a shared link, exports, presets, a Rust panic
+// reported by the worker, no console errors, a responsive main thread. It then measures GN and
+// GD iterations per second in a worker at M = 1000, N = 200 and natively on one thread
+// (target/release/gn run, with RAYON_NUM_THREADS=1), and saves target/e2e-screenshot.png.
+//
+// Usage: node tests/e2e/e2e.mjs   (after scripts/web-build.sh; scripts/web-test.sh does both)
+// Prints one line per check and closes with "N passed, N failed"; exits 1 on any failure.
+
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TOTAL_LIMIT_MS = 9 * 60 * 1000;
+const CLI_CSV_HEADER = 'iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s';
+const COLORS = { gn: [0, 114, 178], gd: [213, 94, 0] };
+
+// ---------------------------------------------------------------------------------------------
+// A static server for the repository (only what the page needs to fetch)
+// ---------------------------------------------------------------------------------------------
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png' };
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    const file = path.join(ROOT, rel);
+    if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test harness
+// ---------------------------------------------------------------------------------------------
+
+let passed = 0, failed = 0;
+const notes = [];
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    const note = await fn();
+    passed++;
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${note ? ` — ${note}` : ''}`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${name}: ${err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function until(fn, what, timeout = 20_000, every = 100) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page helpers
+// ---------------------------------------------------------------------------------------------
+
+const cards = (page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll('.run-card')].map((c) => [
+        c.dataset.method,
+        { state: c.dataset.state, iteration: Number(c.dataset.iteration || 0), hidden: c.hidden,
+          line: c.querySelector('[data-role=line]').textContent, final: c.querySelector('[data-role=final]').textContent },
+      ]),
+    ),
+  );
+
+async function setField(page, name, value) {
+  const el = page.locator(`[name="${name}"]`);
+  if (!(await el.isVisible())) await page.click('details.more summary');
+  await el.fill(String(value));
+}
+
+async function setForm(page, values) {
+  for (const [k, v] of Object.entries(values)) {
+    if (k === 'method') await page.click(`.segmented label:has(input[value="${v}"])`);
+    else await setField(page, k, v);
+  }
+}
+
+/** Pixels of each method's colour on each plot canvas. */
+const plotInk = (page) =>
+  page.evaluate((colors) => {
+    const out = {};
+    for (const fig of document.querySelectorAll('figure.plot')) {
+      const c = fig.querySelector('canvas');
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const counts = { gn: 0, gd: 0, any: 0 };
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 0) counts.any++;
+        for (const [m, [r, g, b]] of Object.entries(colors)) {
+          if (data[i + 3] > 200 && Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40 && Math.abs(data[i + 2] - b) < 40) counts[m]++;
+        }
+      }
+      out[fig.id] = counts;
+    }
+    return out;
+  }, COLORS);
+
+/** Animation frames seen by the main thread over `ms` milliseconds, and the longest gap. */
+const frames = (page, ms) =>
+  page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        let n = 0, last = performance.now(), worst = 0;
+        const t0 = last;
+        const tick = (t) => {
+          n++;
+          worst = Math.max(worst, t - last);
+          last = t;
+          if (t - t0 < ms) requestAnimationFrame(tick);
+          else resolve({ frames: n, worstGapMs: Math.round(worst) });
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+
+/** Runs one method in a fresh worker to its end and returns iterations per second of compute. */
+const workerSpeed = (page, config) =>
+  page.evaluate(
+    (config) =>
+      new Promise((resolve, reject) => {
+        const w = new Worker('www/worker.js', { type: 'module' });
+        w.onmessage = (e) => {
+          const m = e.data;
+          if (m.type === 'error') reject(new Error(m.message));
+          if (m.type === 'done') {
+            w.terminate();
+            resolve({ iterations: m.summary.iterations, wall_s: m.summary.wall_s, itPerS: m.summary.iterations / m.summary.wall_s });
+          }
+        };
+        w.postMessage({ type: 'start', config });
+      }),
+    config,
+  );
+
+function nativeSpeed(method, maxIter) {
+  const bin = path.join(ROOT, 'target/release/gn');
+  if (!fs.existsSync(bin)) return null;
+  const out = path.join(os.tmpdir(), `gn-e2e-native-${process.pid}-${method}.json`);
+  execFileSync(bin, ['run', '--method', method, '--tau0', '0.1', '--m', '1000', '--n', '200', '--max-iter', String(maxIter),
+    '--eval-every', '1000000', '--quiet', '--out', out], { env: { ...process.env, RAYON_NUM_THREADS: '1' }, timeout: 120_000 });
+  const s = JSON.parse(fs.readFileSync(out, 'utf8')).summary;
+  fs.rmSync(out, { force: true });
+  return s.iterations / s.wall_s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const server = await serve();
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1440, height: 1000 },
+    deviceScaleFactor: 1,
+    acceptDownloads: true,
+  });
+  const killer = setTimeout(() => {
+    console.log(`FAIL the whole test took longer than ${TOTAL_LIMIT_MS / 1000} s`);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  }, TOTAL_LIMIT_MS);
+
+  // Nothing may come from the network: block every request that is not to our server.
+  const offsite = [];
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(base) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    offsite.push(u);
+    return route.abort();
+  });
+
+  const errors = [];
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} ${r.url()}`));
+
+  try {
+    await check('the page loads, builds its controls from Rust and shows both methods', async () => {
+      await page.goto(base);
+      await page.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+      const c = await cards(page);
+      assert(!c.gn.hidden && !c.gd.hidden, 'both cards are shown for "both"');
+      const chips = await page.locator('.chips[data-for=tau0] .chip').allTextContents();
+      assert(chips.join(',') === '0.01,0.1,0.5,1,5,10,100', `τ₀ grid chips: ${chips}`);
+      assert((await page.locator('.preset').count()) >= 2, 'presets');
+      assert(await page.isEnabled('#run'), 'Run is enabled');
+    });
+
+    await check('GN and GD run side by side: both status lines advance and the plots draw', async () => {
+      await page.click('.chips[data-for=tau0] .chip:text-is("0.1")');
+      await setForm(page, { n: 100, m: 1000, method: 'both', max_iter: 100000 });
+      assert((await page.inputValue('#tau0')) === '0.1', 'τ₀ set by its chip');
+      await page.click('#run');
+      await until(async () => {
+        const c = await cards(page);
+        return c.gn.iteration > 3 && c.gd.iteration > 30 && c.gn.state === 'running' && c.gd.state === 'running';
+      }, 'both runs to advance', 60_000);
+      const a = await cards(page);
+      await page.waitForTimeout(1500);
+      const b = await cards(page);
+      assert(b.gn.iteration > a.gn.iteration && b.gd.iteration > a.gd.iteration, 'iterations keep increasing');
+      assert(/it\/s/.test(b.gn.line) && /ETA/.test(b.gd.line) && /train/.test(b.gn.line), `status line: ${b.gn.line}`);
+      const ink = await until(async () => {
+        const k = await plotInk(page);
+        return k['plot-loss'].gn > 50 && k['plot-loss'].gd > 50 && k['plot-alignment'].gn > 20 ? k : null;
+      }, 'both methods drawn on the plots', 20_000);
+      return `GN at ${b.gn.iteration}, GD at ${b.gd.iteration}; loss plot pixels GN ${ink['plot-loss'].gn}, GD ${ink['plot-loss'].gd}`;
+    });
+
+    await check('the main thread stays responsive during a run (requestAnimationFrame keeps firing)', async () => {
+      const f = await frames(page, 2000);
+      assert(f.frames >= 40, `only ${f.frames} frames in 2 s`);
+      assert(f.worstGapMs < 500, `a frame gap of ${f.worstGapMs} ms`);
+      // Hovering a plot shows a readout.
+      const box = await page.locator('#plot-loss canvas').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+      await until(() => page.isVisible('#plot-loss .plot-tip'), 'the hover readout', 5000);
+      const tip = await page.textContent('#plot-loss .plot-tip');
+      assert(/GN train/.test(tip) && /GD/.test(tip), `readout: ${tip}`);
+      await page.mouse.move(5, 5);
+      return `${f.frames} frames in 2 s, longest gap ${f.worstGapMs} ms`;
+    });
+
+    await check('Pause stops both runs quickly and the iteration stays put', async () => {
+      const ms = await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const t0 = performance.now();
+            document.querySelector('#pause').click();
+            const poll = () => {
+              const states = [...document.querySelectorAll('.run-card:not([hidden])')].map((c) => c.dataset.state);
+              if (states.every((s) => s === 'paused')) resolve(performance.now() - t0);
+              else setTimeout(poll, 2);
+            };
+            poll();
+          }),
+      );
+      const a = await cards(page);
+      await page.waitForTimeout(1200);
+      const b = await cards(page);
+      assert(a.gn.iteration === b.gn.iteration && a.gd.iteration === b.gd.iteration, 'iterations changed while paused');
+      assert(ms < 1500, `pause took ${ms} ms`);
+      assert((await page.textContent('#run')) === 'Resume', 'Run turns into Resume');
+      return `paused ${Math.round(ms)} ms after the click (one slice is ~50 ms, plus the step in progress)`;
+    });
+
+    await check('Step takes exactly one step of each method', async () => {
+      const a = await cards(page);
+      await page.click('#step');
+      await until(async () => {
+        const b = await cards(page);
+        return b.gn.iteration === a.gn.iteration + 1 && b.gd.iteration === a.gd.iteration + 1;
+      }, 'one more iteration each', 10_000);
+    });
+
+    await check('Resume continues, Stop ends both runs with a final status', async () => {
+      const a = await cards(page);
+      await page.click('#run');
+      await until(async () => (await cards(page)).gd.iteration > a.gd.iteration + 5, 'GD to continue', 20_000);
+      await page.click('#stop');
+      const c = await until(async () => {
+        const c = await cards(page);
+        return c.gn.state === 'stopped' && c.gd.state === 'stopped' ? c : null;
+      }, 'both runs to stop', 10_000);
+      assert(/Stopped after/.test(c.gn.final) && /random-features baseline/.test(c.gd.final), `final line: ${c.gn.final}`);
+      assert(await page.isEnabled('#run'), 'Run is enabled again');
+    });
+
+    await check('Export CSV and JSON give the CLI formats', async () => {
+      const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#card-gn [data-export=csv]')]);
+      const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split('\n');
+      assert(csv[0] === CLI_CSV_HEADER, `CSV header: ${csv[0]}`);
+      assert(csv.length > 2, 'CSV rows');
+      assert(/^gn-tau0_0\.1-n100-m1000/.test(csvDl.suggestedFilename()), csvDl.suggestedFilename());
+      const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#card-gd [data-export=json]')]);
+      const doc = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+      assert(doc.config.method === 'gd' && doc.config.tau0 === 0.1 && doc.config.n === 100, 'JSON config');
+      assert(doc.records.length === csv.length - 1 || doc.records.length > 1, 'JSON records');
+      assert(Object.keys(doc.records[0]).join(',') === CLI_CSV_HEADER, 'record keys');
+      assert(doc.summary.iterations > 0, 'JSON summary');
+      return `${csv.length - 1} GN rows, ${doc.records.length} GD records`;
+    });
+
+    await check('invalid input is marked at its field, Run is disabled, too-large runs point to the CLI', async () => {
+      await setField(page, 'n', '0');
+      await until(async () => (await page.textContent('#msg-n')).length > 0, 'the message under N');
+      const msg0 = await page.textContent('#msg-n');
+      assert(/1\.\.=/.test(msg0), `message: ${msg0}`);
+      assert((await page.getAttribute('#n', 'aria-invalid')) === 'true', 'N marked invalid');
+      assert(await page.isDisabled('#run'), 'Run disabled');
+      assert(await page.isDisabled('#step'), 'Step disabled');
+      await setField(page, 'n', 'abc');
+      const msg1 = await page.textContent('#msg-n');
+      assert(/whole number/.test(msg1), `message: ${msg1}`);
+      await setField(page, 'n', '20000');
+      await setField(page, 'm', '5000');
+      const big = await page.textContent('#msg-size');
+      assert(/native CLI/.test(big) && /gn run/.test(big), `memory message: ${big}`);
+      assert(await page.isDisabled('#run'), 'Run disabled for a too-large run');
+      await setField(page, 'lr_gd', '-1');
+      assert(/> 0/.test(await page.textContent('[data-for=lr_gd].field-msg')), 'λ_GD message');
+      await setForm(page, { n: 100, m: 1000, lr_gd: 10 });
+      assert(await page.isEnabled('#run'), 'Run enabled once the input is fixed');
+      return `N=0: “${msg0}”`;
+    });
+
+    await check('the URL holds the settings and a copied link reproduces them', async () => {
+      await page.click('.chips[data-for=tau0] .chip:text-is("0.5")');
+      await setForm(page, { n: 150, method: 'gd', seed: 42 });
+      await page.click('.segmented.small label:has(input[value=log])');
+      await page.click('#copy-link');
+      const link = await page.inputValue('#link-out');
+      assert(link === page.url(), 'the copied link is the page URL');
+      const q = new URL(link).searchParams;
+      assert(q.get('tau0') === '0.5' && q.get('n') === '150' && q.get('method') === 'gd' && q.get('seed') === '42' && q.get('xaxis') === 'log', link);
+      const other = await context.newPage();
+      other.on('pageerror', (e) => errors.push(`page error (shared link): ${e.message}`));
+      await other.goto(link);
+      await other.waitForSelector('body[data-ready=true]');
+      const v = await other.evaluate(() => ({
+        tau0: document.querySelector('#tau0').value, n: document.querySelector('#n').value, seed: document.querySelector('#seed').value,
+        method: document.querySelector('input[name=method]:checked').value, xaxis: document.querySelector('input[name=xaxis]:checked').value,
+        gdShown: !document.querySelector('#card-gd').hidden, gnShown: !document.querySelector('#card-gn').hidden,
+      }));
+      assert(v.tau0 === '0.5' && v.n === '150' && v.seed === '42' && v.method === 'gd' && v.xaxis === 'log', JSON.stringify(v));
+      assert(v.gdShown && !v.gnShown, 'only the GD card for method=gd');
+      await other.close();
+    });
+
+    await check('presets and the random seed come from Rust', async () => {
+      await page.click('.preset[data-preset=kernel]');
+      assert((await page.inputValue('#tau0')) === '10', 'kernel preset τ₀');
+      assert((await page.inputValue('#lr_gd')) === '5', 'kernel preset λ_GD');
+      assert((await page.textContent('#preset-note')).length > 20, 'preset description');
+      await page.click('.preset[data-preset=feature]');
+      assert((await page.inputValue('#tau0')) === '0.01', 'feature preset τ₀');
+      const before = await page.inputValue('#seed');
+      await page.click('#new-seed');
+      const after = await page.inputValue('#seed');
+      assert(after !== before && Number(after) >= 1, `seed ${before} → ${after}`);
+    });
+
+    await check('a full comparison runs to the end and reports status and baseline', async () => {
+      await page.click('.segmented.small label:has(input[value=log])');
+      await page.click('.chips[data-for=tau0] .chip:text-is("0.1")');
+      await setForm(page, { method: 'both', n: 100, m: 500, seed: 1, max_iter: 400, eval_every_gn: 2, eval_every_gd: 10, lr_gn: 10, lr_gd: 10 });
+      await page.click('#run');
+      const c = await until(async () => {
+        const c = await cards(page);
+        return ['converged', 'max_iter'].includes(c.gn.state) && ['converged', 'max_iter'].includes(c.gd.state) ? c : null;
+      }, 'both runs to finish', 120_000, 250);
+      assert(c.gn.state === 'converged', `GN ${c.gn.state}: ${c.gn.final}`);
+      assert(/Converged after/.test(c.gn.final) && /random-features baseline/.test(c.gn.final), c.gn.final);
+      assert(/iteration limit/.test(c.gd.final), c.gd.final);
+      await page.waitForTimeout(300);
+      const ink = await plotInk(page);
+      for (const id of ['plot-loss', 'plot-spectrum', 'plot-alignment', 'plot-refit']) assert(ink[id].gn > 5, `${id} has GN ink`);
+      await page.screenshot({ path: path.join(ROOT, 'target/e2e-screenshot.png'), fullPage: true });
+      return `${c.gn.final} | ${c.gd.final}`;
+    });
+
+    await check('the page logged no errors and fetched nothing from the network', async () => {
+      assert(errors.length === 0, errors.join(' | '));
+      assert(offsite.length === 0, `blocked requests: ${offsite.join(', ')}`);
+    });
+
+    await check('a panic in Rust reaches the page as an error message', async () => {
+      const p = await context.newPage();
+      await p.goto(base);
+      await p.waitForSelector('body[data-ready=true]');
+      const msg = await p.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const w = new Worker('www/worker.js', { type: 'module' });
+            w.onmessage = (e) => {
+              if (e.data.type === 'ready') w.postMessage({ type: 'crash' });
+              if (e.data.type === 'error') resolve(e.data);
+            };
+          }),
+      );
+      assert(msg.fatal && /crashed/.test(msg.message) && /crash_for_testing/.test(msg.message), JSON.stringify(msg));
+      await p.close();
+      return msg.message.split('\n')[0];
+    });
+
+    // Speed: one worker at a time (so each has a core), same sizes natively on one thread.
+    const speeds = {};
+    await check('speed at M = 1000, N = 200: browser (one worker) vs native single-threaded', async () => {
+      await page.goto(`${base}?method=gn`);
+      await page.waitForSelector('body[data-ready=true]');
+      const cfg = { tau0: 0.1, n: 200, m: 1000, eval_every: 1_000_000 };
+      speeds.gnWeb = (await workerSpeed(page, { ...cfg, method: 'gn', max_iter: 50 })).itPerS;
+      speeds.gdWeb = (await workerSpeed(page, { ...cfg, method: 'gd', max_iter: 1000 })).itPerS;
+      speeds.gnNative = nativeSpeed('gn', 50);
+      speeds.gdNative = nativeSpeed('gd', 1000);
+      assert(speeds.gnWeb > 1 && speeds.gdWeb > 10, 'the browser runs at a plausible speed');
+      return speeds.gnNative ? '' : 'native numbers skipped: target/release/gn is not built';
+    });
+    const f = (x) => (x ? x.toFixed(1) : 'n/a');
+    const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
+    console.log(`perf: browser (wasm, one worker)      GN ${f(speeds.gnWeb)} it/s   GD ${f(speeds.gdWeb)} it/s   (M=1000, N=200, tau0=0.1)`);
+    console.log(`perf: native (RAYON_NUM_THREADS=1)    GN ${f(speeds.gnNative)} it/s   GD ${f(speeds.gdNative)} it/s`);
+    console.log(`perf: native/browser ratio            GN ${ratio(speeds.gnNative, speeds.gnWeb)}   GD ${ratio(speeds.gdNative, speeds.gdWeb)}   (GN target: >= 10 it/s in the browser, ratio <= 4x)`);
+  } finally {
+    clearTimeout(killer);
+    await context.close().catch(() => {});
+    server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+await main().catch((err) => {
+  failed++;
+  console.log(`FAIL the test harness: ${err.stack || err}`);
+});
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
