@@ -11,6 +11,14 @@ mod files;
 mod run;
 #[cfg(not(target_arch = "wasm32"))]
 mod sweep;
+#[cfg(not(target_arch = "wasm32"))]
+mod collect;
+#[cfg(not(target_arch = "wasm32"))]
+mod plot;
+#[cfg(not(target_arch = "wasm32"))]
+mod report;
+#[cfg(not(target_arch = "wasm32"))]
+mod slurm;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -34,6 +42,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run a grid of runs into a folder (resumable, shardable, presets paper/hidden/quick).
     Sweep(sweep::SweepArgs),
+    /// Draw the paper's figures (SVG and PNG) from a sweep's results.
+    Plot(plot::PlotArgs),
+    /// Markdown table of a sweep's runs and a check of the paper's claims on them.
+    Report(report::ReportArgs),
+    /// Write (and with --submit, submit) a Slurm job array running a sweep in shards.
+    Slurm(slurm::SlurmArgs),
 }
 
 /// Keeps freed large matrices in the heap instead of returning them to the OS: each step
@@ -72,6 +86,9 @@ fn main() {
         Command::Run(args) => run::main(args),
         Command::Bench(args) => bench::main(args),
         Command::Sweep(args) => sweep::main(args),
+        Command::Plot(args) => plot::main(args),
+        Command::Report(args) => report::main(args),
+        Command::Slurm(args) => slurm::main(args),
     };
     if let Err(msg) = outcome {
         eprintln!("error: {msg}");

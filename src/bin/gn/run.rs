@@ -5,7 +5,7 @@
 use crate::files::{read, write_atomic};
 use clap::Args;
 use gauss_newton::results::records_csv;
-use gauss_newton::{Activation, Checkpoint, Config, Error, FieldError, Method, RunResult, Trainer};
+use gauss_newton::{Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -205,6 +205,21 @@ pub struct ExecOptions {
 /// Runs `trainer` to the end, checkpointing as asked, and returns the result with each
 /// record's `elapsed_s` and the summary's `wall_s` measured here.
 pub fn execute(trainer: &mut Trainer, opts: &ExecOptions) -> Result<RunResult, String> {
+    let path = opts.checkpoint.clone();
+    execute_with(trainer, opts, &mut |t: &Trainer, _: &[Record], _: f64| match &path {
+        Some(p) => write_atomic(p, &t.checkpoint().to_json()),
+        None => Ok(()),
+    })
+}
+
+/// [`execute`] with the saving left to `save(trainer, records so far, seconds so far)`, called
+/// wherever `execute` writes `opts.checkpoint` (every `checkpoint_every` steps and at the end,
+/// only when `opts.checkpoint` is set). The sweep uses it to keep the records in its checkpoint.
+pub fn execute_with(
+    trainer: &mut Trainer,
+    opts: &ExecOptions,
+    save: &mut dyn FnMut(&Trainer, &[Record], f64) -> Result<(), String>,
+) -> Result<RunResult, String> {
     let start = Instant::now();
     let max_iter = trainer.config().max_iter;
     let bar = if opts.progress {
@@ -239,16 +254,16 @@ pub fn execute(trainer: &mut Trainer, opts: &ExecOptions) -> Result<RunResult, S
         }
         records.extend(new);
         bar.set_position(trainer.iteration());
-        if let (Some(k), Some(path)) = (every, &opts.checkpoint) {
+        if let (Some(k), Some(_)) = (every, &opts.checkpoint) {
             if trainer.iteration() % k == 0 && !trainer.is_finished() {
-                write_atomic(path, &trainer.checkpoint().to_json())?;
+                save(trainer, &records, start.elapsed().as_secs_f64())?;
             }
         }
     }
     bar.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
-    if let Some(path) = &opts.checkpoint {
-        write_atomic(path, &trainer.checkpoint().to_json())?;
+    if opts.checkpoint.is_some() {
+        save(trainer, &records, wall)?;
     }
     Ok(trainer.result(records, Some(wall)))
 }

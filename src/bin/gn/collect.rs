@@ -1,0 +1,107 @@
+//! Reading a sweep's output folder for `gn plot` and `gn report`: every `*.json` result
+//! (the `gn run` format), with small helpers to group runs and summarise seeds.
+
+use gauss_newton::{Method, RunResult, Status};
+use std::path::{Path, PathBuf};
+
+/// One result file.
+#[derive(Clone, Debug)]
+pub struct Run {
+    #[allow(dead_code)]
+    pub path: PathBuf,
+    pub name: String,
+    pub r: RunResult,
+}
+
+impl Run {
+    pub fn method(&self) -> Method {
+        self.r.config.method
+    }
+    pub fn tau0(&self) -> f64 {
+        self.r.config.tau0
+    }
+    pub fn n(&self) -> usize {
+        self.r.config.n
+    }
+    pub fn lr(&self) -> f64 {
+        self.r.config.lr
+    }
+    pub fn status(&self) -> Status {
+        self.r.summary.status
+    }
+    pub fn converged(&self) -> bool {
+        self.status() == Status::Converged
+    }
+    pub fn diverged(&self) -> bool {
+        self.status() == Status::Diverged
+    }
+}
+
+/// Every result in `dir` (not recursive), sorted by name. Files that are not results
+/// (checkpoints end in `.ckpt`) are skipped with a note on stderr.
+pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read folder ({e})", dir.display()))?;
+    let mut runs = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("note: skipping {} ({e})", path.display());
+                continue;
+            }
+        };
+        match RunResult::from_json(&text) {
+            Ok(r) => {
+                let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                runs.push(Run { path, name, r });
+            }
+            Err(e) => eprintln!("note: skipping {} (not a gn run result: {e})", path.display()),
+        }
+    }
+    runs.sort_by(|a, b| a.name.cmp(&b.name));
+    if runs.is_empty() {
+        return Err(format!("{}: no run results (*.json written by gn sweep or gn run --out)", dir.display()));
+    }
+    Ok(runs)
+}
+
+/// The distinct values of `key` over `runs`, sorted.
+pub fn distinct<T: PartialOrd + Copy>(runs: &[Run], key: impl Fn(&Run) -> T) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for r in runs {
+        let k = key(r);
+        if !out.iter().any(|x| *x == k) {
+            out.push(k);
+        }
+    }
+    out.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    out
+}
+
+/// Mean, min and max of the finite values (None if there are none).
+pub fn stats(xs: impl IntoIterator<Item = f64>) -> Option<(f64, f64, f64)> {
+    let v: Vec<f64> = xs.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((mean, min, max))
+}
+
+/// The paper's step size if present among `runs`, else the most common one.
+pub fn main_lr(runs: &[Run]) -> f64 {
+    let lrs = distinct(runs, |r| r.lr());
+    if lrs.contains(&10.0) {
+        return 10.0;
+    }
+    lrs.iter()
+        .copied()
+        .max_by_key(|lr| runs.iter().filter(|r| r.lr() == *lr).count())
+        .unwrap_or(10.0)
+}

@@ -1,0 +1,177 @@
+//! `gn slurm …sweep arguments…`: writes an `sbatch` job-array script in which array task I
+//! of K runs `gn sweep … --shard I/K` into the shared output folder (and submits it with
+//! `--submit`). The shards are disjoint and cover the grid, and a re-submitted array skips
+//! what is done and resumes what was cut off, as `gn sweep` does.
+
+use crate::sweep::{self, Preset, SweepArgs};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Clone, Debug)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+    /// Array tasks K (each runs one shard I/K) [default: one per run, at most 1000]
+    #[arg(long, value_name = "K")]
+    pub tasks: Option<usize>,
+    /// CPUs per array task (the runs of a task use them all) [default: 1 for small runs, 2 for M·N > 2·10⁵]
+    #[arg(long, value_name = "C")]
+    pub cpus_per_task: Option<usize>,
+    /// Slurm partition (sbatch --partition)
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task (sbatch --time, e.g. 2-00:00:00)
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Memory per task (sbatch --mem, e.g. 4G)
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Job name
+    #[arg(long, default_value = "gn-sweep")]
+    pub job_name: String,
+    /// Where to write the script [default: DIR/sweep.sbatch]
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Submit the script with sbatch and print the job id on stdout
+    #[arg(long)]
+    pub submit: bool,
+}
+
+/// A word quoted for bash.
+fn quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// The `gn sweep` arguments that reproduce `a` (without --shard, --list, --quiet).
+pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    let mut push = |k: &str, val: String| {
+        v.push(k.to_string());
+        v.push(val);
+    };
+    if let Some(p) = a.preset {
+        push("--preset", match p {
+            Preset::Paper => "paper",
+            Preset::Hidden => "hidden",
+            Preset::Quick => "quick",
+        }
+        .into());
+    }
+    let g = &a.grid;
+    if !g.tau0.is_empty() {
+        push("--tau0", join(&g.tau0));
+    }
+    if !g.n.is_empty() {
+        push("--n", join(&g.n));
+    }
+    if !g.method.is_empty() {
+        push("--method", g.method.iter().map(|m| m.name()).collect::<Vec<_>>().join(","));
+    }
+    if !g.seed.is_empty() {
+        push("--seed", join(&g.seed));
+    }
+    if !g.lr.is_empty() {
+        push("--lr", join(&g.lr));
+    }
+    if !g.activation.is_empty() {
+        push("--activation", g.activation.iter().map(|m| m.name()).collect::<Vec<_>>().join(","));
+    }
+    if !g.m.is_empty() {
+        push("--m", join(&g.m));
+    }
+    let s = &a.scalars;
+    macro_rules! opt {
+        ($($f:ident => $flag:expr),*) => { $( if let Some(x) = s.$f { push($flag, x.to_string()); } )* };
+    }
+    opt!(d => "--d", m_teacher => "--m-teacher", n_test => "--n-test", eps0 => "--eps0", tol => "--tol",
+         max_iter => "--max-iter", eval_every => "--eval-every");
+    push("--checkpoint-every", a.checkpoint_every.to_string());
+    push("--out", out.display().to_string());
+    if s.refit {
+        v.push("--refit".into());
+    }
+    v
+}
+
+pub fn main(args: SlurmArgs) -> Result<(), String> {
+    if args.sweep.shard.is_some() {
+        return Err("--shard: gn slurm gives each array task its own shard; leave --shard out".into());
+    }
+    let runs = sweep::expand(&sweep::blocks(&args.sweep))?;
+    if runs.is_empty() {
+        return Err("the grid is empty".into());
+    }
+    let tasks = args.tasks.unwrap_or(runs.len().min(1000));
+    if tasks == 0 {
+        return Err("--tasks: must be a whole number >= 1, got 0".into());
+    }
+    let tasks = tasks.min(runs.len());
+    let big = runs.iter().any(|p| p.config.m * p.config.n > 200_000);
+    let cpus = args.cpus_per_task.unwrap_or(if big { 2 } else { 1 }).max(1);
+    let out = &args.sweep.out;
+    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: cannot create ({e})", out.display()))?;
+    let out = std::fs::canonicalize(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+    let exe = std::env::current_exe().and_then(std::fs::canonicalize).map_err(|e| format!("cannot find the gn binary ({e})"))?;
+    let script_path = args.script.clone().unwrap_or_else(|| out.join("sweep.sbatch"));
+
+    let mut cmd: Vec<String> = vec![quote(&exe.display().to_string()), "sweep".into()];
+    cmd.extend(sweep_cli(&args.sweep, &out).iter().map(|s| quote(s)));
+    cmd.push("--jobs".into());
+    cmd.push("1".into());
+    cmd.push("--shard".into());
+    cmd.push(format!("\"${{SLURM_ARRAY_TASK_ID}}/{tasks}\""));
+    cmd.push("--quiet".into());
+
+    let mut s = String::new();
+    s.push_str("#!/bin/bash\n");
+    s.push_str(&format!("#SBATCH --job-name={}\n", quote(&args.job_name)));
+    s.push_str(&format!("#SBATCH --array=1-{tasks}\n"));
+    s.push_str("#SBATCH --ntasks=1\n");
+    s.push_str(&format!("#SBATCH --cpus-per-task={cpus}\n"));
+    s.push_str(&format!("#SBATCH --output={}\n", quote(&out.join("slurm-%A_%a.out").display().to_string())));
+    if let Some(p) = &args.partition {
+        s.push_str(&format!("#SBATCH --partition={}\n", quote(p)));
+    }
+    if let Some(t) = &args.time {
+        s.push_str(&format!("#SBATCH --time={}\n", quote(t)));
+    }
+    if let Some(m) = &args.mem {
+        s.push_str(&format!("#SBATCH --mem={}\n", quote(m)));
+    }
+    s.push_str(&format!(
+        "#\n# Written by `gn slurm`: {} runs in {tasks} array tasks; task I runs shard I/{tasks} of the grid\n\
+         # into {}. Re-submitting skips finished runs and resumes cut-off ones from their checkpoints.\n\
+         set -euo pipefail\n\
+         export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
+        runs.len(),
+        out.display()
+    ));
+    s.push_str(&cmd.join(" "));
+    s.push('\n');
+    crate::files::write_atomic(&script_path, &s)?;
+    eprintln!("gn slurm: wrote {} ({} runs, {tasks} array tasks, {cpus} CPU(s) each)", script_path.display(), runs.len());
+    if args.submit {
+        let output = std::process::Command::new("sbatch")
+            .arg("--parsable")
+            .arg(&script_path)
+            .output()
+            .map_err(|e| format!("sbatch: cannot run ({e}); is Slurm installed?"))?;
+        if !output.status.success() {
+            return Err(format!("sbatch failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let id = text.trim().split(';').next().unwrap_or("").to_string();
+        println!("{id}");
+    } else {
+        eprintln!("submit it with: sbatch {}", script_path.display());
+    }
+    Ok(())
+}
