@@ -101,7 +101,7 @@ impl Checkpoint {
     /// m_teacher and n_test; a value stated in `config` that disagrees is an error.
     pub fn from_json(text: &str) -> Result<Checkpoint, Error> {
         let mut root: Value = serde_json::from_str(text)
-            .map_err(|e| Error::Parse(format!("checkpoint: not valid JSON ({e})")))?;
+            .map_err(|e| Error::Parse(format!("not valid JSON ({e})")))?;
         if root.get("format").is_none() {
             if let Some(inner) = root.get_mut("checkpoint") {
                 root = inner.take();
@@ -118,8 +118,14 @@ impl Checkpoint {
         if !stated.is_object() {
             return Err(Error::field("config", "must be an object"));
         }
-        let ck: Checkpoint = serde_json::from_value(root).map_err(|e| {
-            Error::Parse(format!("checkpoint: {e}"))
+        let ck: Checkpoint = serde_path_to_error::deserialize(root).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                Error::Parse(inner.to_string())
+            } else {
+                Error::field(path, inner.to_string())
+            }
         })?;
         ck.check(&stated)?;
         Ok(ck)

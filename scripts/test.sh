@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what is missing first (fast when all is there):
+#   1. native `cargo test --release` of the core and the CLI;
+#   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
+#   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster.
+# Each stage prints its own summary; the script stops at the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "installing what is missing"
+scripts/install-web-tools.sh
+
+stage "native tests (cargo test --release)"
+cargo test --release
+
+stage "browser tests (wasm-pack test in Chromium, end-to-end page test)"
+scripts/web-test.sh
+
+stage "sweep, Slurm, plots and report tests"
+scripts/test-sweep.sh
+
+stage "all test stages passed"
