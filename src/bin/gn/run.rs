@@ -19,43 +19,43 @@ pub struct ConfigArgs {
     pub method: Option<Method>,
     /// Initial weight scale τ₀ (U, b ~ N(0, τ₀²)); the paper's grid is 0.01, 0.1, 0.5, 1, 5,
     /// 10, 100 [default: 0.1, the feature-learning regime]
-    #[arg(long, value_parser = parse_number)]
+    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
     pub tau0: Option<f64>,
     /// Training inputs N [default: 500]
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     pub n: Option<usize>,
     /// Hidden units M [default: 5000]
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     pub m: Option<usize>,
     /// Input dimension d [default: 10]
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     pub d: Option<usize>,
     /// Teacher hidden units M* [default: 5]
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     pub m_teacher: Option<usize>,
     /// Test inputs [default: 10000]
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     pub n_test: Option<usize>,
     /// Step size λ [default: 10]
-    #[arg(long, value_parser = parse_number)]
+    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
     pub lr: Option<f64>,
     /// GN's smallest damping ε₀ [default: 1e-7]
-    #[arg(long, value_parser = parse_number)]
+    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
     pub eps0: Option<f64>,
     /// Stop once L_k ≤ tol · L₁ [default: 1e-8]
-    #[arg(long, value_parser = parse_number)]
+    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
     pub tol: Option<f64>,
     /// Nonlinearity: silu, relu or tanh [default: silu]
     #[arg(long, value_parser = parse_activation)]
     pub activation: Option<Activation>,
     /// Seed of the data, the teacher and the initialisation [default: 1]
-    #[arg(long, value_parser = parse_count_u64)]
+    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Steps in total, across resumes [default: 2000000]
-    #[arg(long, value_parser = parse_count_u64)]
+    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
     pub max_iter: Option<u64>,
     /// Record every K iterations (and the first and last) [default: 100]
-    #[arg(long, value_parser = parse_count_u64)]
+    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
     pub eval_every: Option<u64>,
     /// Also record the last-layer refit test loss at each record (hidden-learning probe)
     #[arg(long)]
@@ -75,7 +75,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
     /// Also checkpoint every K steps (needs --checkpoint)
-    #[arg(long, value_name = "K", value_parser = parse_count_u64)]
+    #[arg(long, value_name = "K", value_parser = parse_count_u64, allow_negative_numbers = true)]
     pub checkpoint_every: Option<u64>,
     /// Continue the run saved in FILE (its data and weights are used as they are)
     #[arg(long, value_name = "FILE")]
