@@ -79,11 +79,16 @@ pub fn install_panic_hook() {
     });
 }
 
-/// Milliseconds from `performance.now()`, in a window or a worker alike.
+/// Milliseconds from `performance.now()`: the worker scope's clock where the demo trains, the
+/// window's on a page (tests), `Date.now()` as a last resort.
 fn now_ms() -> f64 {
-    let perf = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok());
+    let global = js_sys::global();
+    let perf = match global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Some(worker) => worker.performance(),
+        None => js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
+            .ok()
+            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok()),
+    };
     perf.map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
 }
 

@@ -154,6 +154,9 @@ function phase() {
 }
 
 function onFormChange() {
+  // Any edit leaves the preset (a preset's button lights up again right after applying it).
+  for (const o of document.querySelectorAll('.preset.on')) o.classList.remove('on');
+  $('#preset-note').textContent = '';
   check = check_form(controls.values());
   controls.showProblems(check.problems);
   const mb = check.estimated_bytes.length ? Math.max(...check.estimated_bytes) / 1e6 : NaN;
@@ -175,7 +178,7 @@ function renderControls() {
   const p = phase();
   const run = $('#run');
   const resume = p === 'paused' && !dirty;
-  run.textContent = resume ? 'Resume' : p === 'done' ? 'Run again' : 'Run';
+  run.textContent = resume ? 'Resume' : 'Run';
   run.disabled = p === 'running' || (!resume && !check.ok);
   $('#pause').disabled = p !== 'running';
   $('#step').disabled = !(p === 'paused' ? !dirty || check.ok : p !== 'running' && check.ok);
@@ -271,7 +274,7 @@ for (const p of spec.presets) {
   b.title = p.description;
   b.addEventListener('click', () => {
     controls.applyPreset(p.id);
-    for (const o of document.querySelectorAll('.preset')) o.classList.toggle('on', o === b);
+    b.classList.add('on');
     $('#preset-note').textContent = p.description;
   });
   $('#presets').append(b);

@@ -225,7 +225,8 @@ async function main() {
 
     await check('GN and GD run side by side: both status lines advance and the plots draw', async () => {
       await page.click('.chips[data-for=tau0] .chip:text-is("0.1")');
-      await setForm(page, { n: 100, m: 1000, method: 'both', max_iter: 100000 });
+      // A small GN step keeps GN from converging while the next checks pause, step and stop it.
+      await setForm(page, { n: 200, m: 1000, method: 'both', max_iter: 100000, lr_gn: 1 });
       assert((await page.inputValue('#tau0')) === '0.1', 'τ₀ set by its chip');
       await page.click('#run');
       await until(async () => {
@@ -248,12 +249,19 @@ async function main() {
       const f = await frames(page, 2000);
       assert(f.frames >= 40, `only ${f.frames} frames in 2 s`);
       assert(f.worstGapMs < 500, `a frame gap of ${f.worstGapMs} ms`);
-      // Hovering a plot shows a readout.
+      // Hovering a plot over the data shows a readout of the values.
+      await page.locator('#plot-loss canvas').scrollIntoViewIfNeeded();
       const box = await page.locator('#plot-loss canvas').boundingBox();
-      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
-      await until(() => page.isVisible('#plot-loss .plot-tip'), 'the hover readout', 5000);
-      const tip = await page.textContent('#plot-loss .plot-tip');
-      assert(/GN train/.test(tip) && /GD/.test(tip), `readout: ${tip}`);
+      let tip = '';
+      for (const fx of [0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * 0.5);
+        await page.waitForTimeout(150);
+        if (await page.isVisible('#plot-loss .plot-tip')) {
+          tip = await page.textContent('#plot-loss .plot-tip');
+          if (/GN train/.test(tip)) break;
+        }
+      }
+      assert(/GN train: [0-9.e-]+ +@ [0-9,]+/.test(tip) && /GN test/.test(tip), `readout: ${tip}`);
       await page.mouse.move(5, 5);
       return `${f.frames} frames in 2 s, longest gap ${f.worstGapMs} ms`;
     });
@@ -267,11 +275,13 @@ async function main() {
             const poll = () => {
               const states = [...document.querySelectorAll('.run-card:not([hidden])')].map((c) => c.dataset.state);
               if (states.every((s) => s === 'paused')) resolve(performance.now() - t0);
+              else if (performance.now() - t0 > 10_000) resolve(`not paused after 10 s: ${states}`);
               else setTimeout(poll, 2);
             };
             poll();
           }),
       );
+      assert(typeof ms === 'number', ms);
       const a = await cards(page);
       await page.waitForTimeout(1200);
       const b = await cards(page);
@@ -308,11 +318,11 @@ async function main() {
       const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split('\n');
       assert(csv[0] === CLI_CSV_HEADER, `CSV header: ${csv[0]}`);
       assert(csv.length > 2, 'CSV rows');
-      assert(/^gn-tau0_0\.1-n100-m1000/.test(csvDl.suggestedFilename()), csvDl.suggestedFilename());
+      assert(/^gn-tau0_0\.1-n200-m1000-lr1-seed1\.csv$/.test(csvDl.suggestedFilename()), csvDl.suggestedFilename());
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#card-gd [data-export=json]')]);
       const doc = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
-      assert(doc.config.method === 'gd' && doc.config.tau0 === 0.1 && doc.config.n === 100, 'JSON config');
-      assert(doc.records.length === csv.length - 1 || doc.records.length > 1, 'JSON records');
+      assert(doc.config.method === 'gd' && doc.config.tau0 === 0.1 && doc.config.n === 200 && doc.config.lr === 10, 'JSON config');
+      assert(doc.records.length > 1, 'JSON records');
       assert(Object.keys(doc.records[0]).join(',') === CLI_CSV_HEADER, 'record keys');
       assert(doc.summary.iterations > 0, 'JSON summary');
       return `${csv.length - 1} GN rows, ${doc.records.length} GD records`;
@@ -344,12 +354,12 @@ async function main() {
     await check('the URL holds the settings and a copied link reproduces them', async () => {
       await page.click('.chips[data-for=tau0] .chip:text-is("0.5")');
       await setForm(page, { n: 150, method: 'gd', seed: 42 });
-      await page.click('.segmented.small label:has(input[value=log])');
+      await page.click('.segmented.small label:has(input[value=lin])');
       await page.click('#copy-link');
       const link = await page.inputValue('#link-out');
       assert(link === page.url(), 'the copied link is the page URL');
       const q = new URL(link).searchParams;
-      assert(q.get('tau0') === '0.5' && q.get('n') === '150' && q.get('method') === 'gd' && q.get('seed') === '42' && q.get('xaxis') === 'log', link);
+      assert(q.get('tau0') === '0.5' && q.get('n') === '150' && q.get('method') === 'gd' && q.get('seed') === '42' && q.get('xaxis') === 'lin', link);
       const other = await context.newPage();
       other.on('pageerror', (e) => errors.push(`page error (shared link): ${e.message}`));
       await other.goto(link);
@@ -359,7 +369,7 @@ async function main() {
         method: document.querySelector('input[name=method]:checked').value, xaxis: document.querySelector('input[name=xaxis]:checked').value,
         gdShown: !document.querySelector('#card-gd').hidden, gnShown: !document.querySelector('#card-gn').hidden,
       }));
-      assert(v.tau0 === '0.5' && v.n === '150' && v.seed === '42' && v.method === 'gd' && v.xaxis === 'log', JSON.stringify(v));
+      assert(v.tau0 === '0.5' && v.n === '150' && v.seed === '42' && v.method === 'gd' && v.xaxis === 'lin', JSON.stringify(v));
       assert(v.gdShown && !v.gnShown, 'only the GD card for method=gd');
       await other.close();
     });

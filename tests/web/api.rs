@@ -169,7 +169,7 @@ fn records_are_js_objects_with_the_documented_keys() {
     assert_eq!(arr.length(), 4, "records at 0, 1, 2 and the final 3");
     for rec in arr.iter() {
         assert!(rec.is_object() && !Array::is_array(&rec));
-        let keys: Vec<String> = Object::keys(rec.unchecked_ref()).iter().map(|k| k.as_string().unwrap()).collect();
+        let keys: Vec<String> = Object::keys(rec.unchecked_ref::<Object>()).iter().map(|k| k.as_string().unwrap()).collect();
         assert_eq!(keys, RECORD_KEYS, "keys in CSV order");
         for k in RECORD_KEYS {
             let v = get(&rec, k);
@@ -221,11 +221,13 @@ fn exports_match_the_cli_formats() {
 #[wasm_bindgen_test]
 fn time_slices_stop_on_time() {
     let mut run = Run::new(js(json!({ "method": "gd", "n": 16, "m": 64, "n_test": 200, "max_iter": 1000000 }))).unwrap();
-    run.run_for(30.0, 5);
+    run.run_for(60_000.0, 5);
     assert_eq!(run.iteration(), 5.0, "max_steps bounds a slice");
+    run.run_for(0.0, u32::MAX);
+    assert_eq!(run.iteration(), 6.0, "a slice takes at least one step");
     run.run_for(20.0, u32::MAX);
     let it = run.iteration();
-    assert!(it > 5.0 && it < 1_000_000.0, "a 20 ms slice takes some steps, not all: {it}");
+    assert!(it > 6.0 && it < 1_000_000.0, "a 20 ms slice takes some steps, not all: {it}");
 }
 
 #[wasm_bindgen_test]
