@@ -19,15 +19,10 @@ done
 
 [[ ${SKIP_INSTALL:-0} == 1 ]] || scripts/install-web-tools.sh --build
 
-# wasm-pack cannot download wasm-opt here (--no-opt); if binaryen's wasm-opt is installed, use it.
+# --no-opt: wasm-pack cannot download wasm-opt here, and Debian 12's binaryen (108) is too old for
+# this wasm-bindgen's output (its -O3 breaks the externref table). Speed comes from rustc itself
+# (opt-level 3, simd128); wasm-opt would mostly shrink the file.
 wasm-pack build --target web --release --no-opt --no-pack --out-dir www/pkg
-if command -v wasm-opt >/dev/null 2>&1; then
-  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    www/pkg/gauss_newton_bg.wasm -o www/pkg/gauss_newton_bg.wasm.opt \
-    && mv www/pkg/gauss_newton_bg.wasm.opt www/pkg/gauss_newton_bg.wasm \
-    || echo "web-build: wasm-opt failed; keeping the unoptimised module" >&2
-fi
 
 if [[ $dist == 1 ]]; then
   rm -rf dist

@@ -140,6 +140,9 @@ export class LinePlot {
     }
     if (!(x1 >= x0) || !(y1 >= y0)) return null;
     if (x1 === x0) (x0 = this.xLog ? x0 / 2 : x0 - 1), (x1 = this.xLog ? x1 * 2 : x1 + 1);
+    // A little room on the right, so the last point (often a dot) is not cut by the frame.
+    if (this.xLog) x1 = 10 ** (Math.log10(x1) + (Math.log10(x1) - Math.log10(x0)) * 0.02);
+    else x1 += (x1 - x0) * 0.02;
     if (this.opts.yLog) {
       const pad = Math.max((Math.log10(y1) - Math.log10(y0)) * 0.06, 0.15);
       y0 = 10 ** (Math.log10(y0) - pad);
