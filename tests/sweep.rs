@@ -348,6 +348,12 @@ fn claim_checks_hold_and_fail_as_they_should_on_handmade_results() {
     fake(&good, "gn", 100.0, 10.0, "converged", 120, 0.040, &[]);
     fake(&good, "gd", 100.0, 10.0, "converged", 90000, 0.045, &[]);
     fake(&good, "gn", 0.01, 0.1, "converged", 9000, 0.02, &[(0, 1.0, 0.05), (100, 0.5, 0.004), (9000, 0.02, 0.02)]);
+    // Refit below the model but not below random features (0.05) is not hidden learning.
+    let weak = tmp("claims-weak");
+    fake(&weak, "gn", 0.01, 10.0, "converged", 100, 0.2, &[]);
+    fake(&weak, "gn", 0.01, 0.1, "converged", 9000, 0.02, &[(0, 1.0, 0.05), (100, 0.5, 0.04), (9000, 0.02, 0.02)]);
+    let (_, cl) = claims(&weak);
+    assert_eq!(verdict(&cl, "d"), Value::Bool(false), "{cl:?}");
     let (_, cl) = claims(&good);
     for id in ["a", "b", "c", "d"] {
         assert_eq!(verdict(&cl, id), Value::Bool(true), "({id}) should hold: {cl:?}");

@@ -289,7 +289,8 @@ fn save(fig: &Figure, dir: &Path, panel_w: u32) -> Result<Vec<PathBuf>, String> 
     let cols = fig.cols.max(1) as u32;
     let rows = fig.panels.len().div_ceil(fig.cols.max(1)).max(1) as u32;
     let panel_h = panel_w * 3 / 4;
-    let size = (panel_w * cols, panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 });
+    // Wide enough for the title and the note, however few panels.
+    let size = ((panel_w * cols).max(900), panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 });
     let svg = dir.join(format!("{}.svg", fig.stem));
     let png = dir.join(format!("{}.png", fig.stem));
     {
