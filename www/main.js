@@ -159,7 +159,7 @@ function onFormChange() {
   $('#preset-note').textContent = '';
   check = check_form(controls.values());
   controls.showProblems(check.problems);
-  const mb = check.estimated_bytes.length ? Math.max(...check.estimated_bytes) / 1e6 : NaN;
+  const mb = check.ok ? Math.max(...check.estimated_bytes) / 1e6 : NaN;
   $('#memory').textContent = Number.isFinite(mb)
     ? `About ${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB per run in this tab (limit ${(spec.memory_budget_bytes / 1e9).toFixed(1)} GB).`
     : '';
