@@ -45,17 +45,19 @@ impl Activation {
 }
 
 impl Activation {
-    /// Overwrites `h` with σ(h) and, if given, fills `dh` with σ'(h).
-    pub fn apply(self, h: &mut [f64], dh: Option<&mut [f64]>) {
+    /// One hidden unit over a batch: h ← σ(h + b) and, if given, dh ← v · σ'(h + b)
+    /// (the bias b and the outgoing weight v of the unit fused into the same pass).
+    pub fn apply(self, h: &mut [f64], b: f64, dh: Option<(&mut [f64], f64)>) {
         match (self, dh) {
-            (Activation::Silu, None) => simd::silu(h),
-            (Activation::Silu, Some(dh)) => simd::silu_both(h, dh),
-            (act, None) => h.iter_mut().for_each(|x| *x = act.sigma(*x)),
-            (act, Some(dh)) => {
+            (Activation::Silu, None) => simd::silu(h, b),
+            (Activation::Silu, Some((dh, v))) => simd::silu_both(h, b, dh, v),
+            (act, None) => h.iter_mut().for_each(|x| *x = act.sigma(*x + b)),
+            (act, Some((dh, v))) => {
                 assert_eq!(h.len(), dh.len());
                 h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
-                    *dx = act.sigma_prime(*x);
-                    *x = act.sigma(*x);
+                    let z = *x + b;
+                    *dx = v * act.sigma_prime(z);
+                    *x = act.sigma(z);
                 })
             }
         }
@@ -67,32 +69,35 @@ mod simd {
     use super::exp;
 
     #[inline(always)]
-    fn silu_loop(h: &mut [f64]) {
+    fn silu_loop(h: &mut [f64], b: f64) {
         for x in h.iter_mut() {
-            *x /= 1.0 + exp(-*x);
+            let z = *x + b;
+            // The same operations as in silu_both_loop, so S is bit-identical either way.
+            *x = z * (1.0 / (1.0 + exp(-z)));
         }
     }
 
     #[inline(always)]
-    fn silu_both_loop(h: &mut [f64], dh: &mut [f64]) {
+    fn silu_both_loop(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
         assert_eq!(h.len(), dh.len());
         for (x, dx) in h.iter_mut().zip(dh.iter_mut()) {
-            let s = 1.0 / (1.0 + exp(-*x));
-            *dx = s * (1.0 + *x * (1.0 - s));
-            *x *= s;
+            let z = *x + b;
+            let s = 1.0 / (1.0 + exp(-z));
+            *dx = v * (s * (1.0 + z * (1.0 - s)));
+            *x = z * s;
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn silu_avx2(h: &mut [f64]) {
-        silu_loop(h)
+    unsafe fn silu_avx2(h: &mut [f64], b: f64) {
+        silu_loop(h, b)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn silu_both_avx2(h: &mut [f64], dh: &mut [f64]) {
-        silu_both_loop(h, dh)
+    unsafe fn silu_both_avx2(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
+        silu_both_loop(h, b, dh, v)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -100,24 +105,24 @@ mod simd {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
     }
 
-    /// h ← h · sigmoid(h)
-    pub fn silu(h: &mut [f64]) {
+    /// h ← z · sigmoid(z), z = h + b
+    pub fn silu(h: &mut [f64], b: f64) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { silu_avx2(h) };
+            return unsafe { silu_avx2(h, b) };
         }
-        silu_loop(h)
+        silu_loop(h, b)
     }
 
-    /// dh ← σ'(h), then h ← σ(h)
-    pub fn silu_both(h: &mut [f64], dh: &mut [f64]) {
+    /// dh ← v σ'(z), then h ← σ(z), z = h + b
+    pub fn silu_both(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { silu_both_avx2(h, dh) };
+            return unsafe { silu_both_avx2(h, b, dh, v) };
         }
-        silu_both_loop(h, dh)
+        silu_both_loop(h, b, dh, v)
     }
 }
 
@@ -179,15 +184,17 @@ mod tests {
     fn slice_forms_match_scalar_forms() {
         for act in [Activation::Silu, Activation::Relu, Activation::Tanh] {
             let xs: Vec<f64> = (0..2001).map(|i| (i as f64 - 1000.0) * 0.013).collect();
+            let (b, v) = (0.3, -1.7);
             let mut h = xs.clone();
             let mut dh = vec![0.0; xs.len()];
-            act.apply(&mut h, Some(&mut dh));
+            act.apply(&mut h, b, Some((&mut dh, v)));
             let mut h2 = xs.clone();
-            act.apply(&mut h2, None);
+            act.apply(&mut h2, b, None);
             for (i, &x) in xs.iter().enumerate() {
-                assert!((h[i] - act.sigma(x)).abs() <= 1e-15 * (1.0 + x.abs()), "{act:?} σ({x})");
+                let z = x + b;
+                assert!((h[i] - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()), "{act:?} σ({z})");
                 assert_eq!(h[i], h2[i]);
-                assert!((dh[i] - act.sigma_prime(x)).abs() <= 1e-14, "{act:?} σ'({x})");
+                assert!((dh[i] - v * act.sigma_prime(z)).abs() <= 1e-14, "{act:?} σ'({z})");
             }
         }
     }

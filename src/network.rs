@@ -37,18 +37,18 @@ impl Network {
     pub fn features(&self, act: Activation, x: &DMatrix<f64>, with_d: bool) -> Features {
         let (n, m) = (x.nrows(), self.m());
         // H = X Uᵀ, then h_{ni} += b_i column by column.
+        // H = X Uᵀ, then per unit i, in one pass: S = σ(h + b_i), D = v_i σ'(h + b_i).
         let mut h = linalg::matmul(view(x), view(&self.u).transpose(), 1.0);
-        for (mut col, &bi) in h.column_iter_mut().zip(self.b.iter()) {
-            col.add_scalar_mut(bi);
-        }
         if !with_d {
-            act.apply(h.as_mut_slice(), None);
+            for (mut col, &bi) in h.column_iter_mut().zip(self.b.iter()) {
+                act.apply(col.as_mut_slice(), bi, None);
+            }
             return Features { s: h, d: None };
         }
         let mut d = DMatrix::zeros(n, m);
-        act.apply(h.as_mut_slice(), Some(d.as_mut_slice()));
-        for (mut col, &vi) in d.column_iter_mut().zip(self.v.iter()) {
-            col *= vi;
+        for i in 0..m {
+            let (bi, vi) = (self.b[i], self.v[i]);
+            act.apply(h.column_mut(i).as_mut_slice(), bi, Some((d.column_mut(i).as_mut_slice(), vi)));
         }
         Features { s: h, d: Some(d) }
     }
