@@ -49,7 +49,9 @@ pub fn test_losses(
 
 /// Teacher alignment (0 = every unit points along a teacher unit):
 ///
-///     Σ_i p_i min_j ‖û_i − ŵ*_j‖,   p_i = ‖u_i‖² / Σ_k ‖u_k‖²
+/// ```text
+/// Σ_i p_i min_j ‖û_i − ŵ*_j‖,   p_i = ‖u_i‖² / Σ_k ‖u_k‖²
+/// ```
 ///
 /// with û the unit-normalised rows of U and ŵ* those of the teacher's U*.
 pub fn alignment(u: &DMatrix<f64>, u_teacher: &DMatrix<f64>) -> f64 {

@@ -91,8 +91,10 @@ impl Network {
 /// Jᵀ z for the Jacobian J (N×P) of the N outputs with respect to θ, from the features
 /// (never forming J):
 ///
-///     (Jᵀz) for v_i = (1/M) Σ_n z_n S_{ni}
-///     (Jᵀz) for u_i = (1/M) Σ_n z_n D_{ni} x_n,   for b_i = (1/M) Σ_n z_n D_{ni}
+/// ```text
+/// (Jᵀz) for v_i = (1/M) Σ_n z_n S_{ni}
+/// (Jᵀz) for u_i = (1/M) Σ_n z_n D_{ni} x_n,   for b_i = (1/M) Σ_n z_n D_{ni}
+/// ```
 pub fn jacobian_t_times(feat: &Features, x: &DMatrix<f64>, z: &DVector<f64>) -> Network {
     let (n, d) = x.shape();
     let m = feat.s.ncols();

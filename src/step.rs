@@ -29,7 +29,9 @@ pub struct Direction {
 
 /// The NTK Gram matrix from the structured formula, never from an explicit J:
 ///
-///     A = (1/M²) [ S Sᵀ + (D Dᵀ) ⊙ (X Xᵀ + 1) ]
+/// ```text
+/// A = (1/M²) [ S Sᵀ + (D Dᵀ) ⊙ (X Xᵀ + 1) ]
+/// ```
 ///
 /// `kxx` is X Xᵀ + 1 (constant during a run). Also returns S Sᵀ / M², which the last-layer
 /// refit reuses.
