@@ -14,7 +14,7 @@ pub struct SlurmArgs {
     /// Array tasks K (each runs one shard I/K) [default: one per run, at most 1000]
     #[arg(long, value_name = "K")]
     pub tasks: Option<usize>,
-    /// CPUs per array task (the runs of a task use them all) [default: 1 for small runs, 2 for M·N > 2·10⁵]
+    /// CPUs per array task (the runs of a task use them all) [default: 1]
     #[arg(long, value_name = "C")]
     pub cpus_per_task: Option<usize>,
     /// Slurm partition (sbatch --partition)
@@ -114,8 +114,9 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
         return Err("--tasks: must be a whole number >= 1, got 0".into());
     }
     let tasks = tasks.min(runs.len());
-    let big = runs.iter().any(|p| p.config.m * p.config.n > 200_000);
-    let cpus = args.cpus_per_task.unwrap_or(if big { 2 } else { 1 }).max(1);
+    // One CPU per task: runs side by side beat one run on two threads at every size measured
+    // (see sweep.rs, auto_jobs).
+    let cpus = args.cpus_per_task.unwrap_or(1).max(1);
     let out = &args.sweep.out;
     std::fs::create_dir_all(out).map_err(|e| format!("--out {}: cannot create ({e})", out.display()))?;
     let out = std::fs::canonicalize(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
