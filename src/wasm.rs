@@ -612,17 +612,22 @@ impl Run {
         to_js(self.records_from(start))
     }
 
-    /// Steps until about `budget_ms` milliseconds have passed (at least one step, at most
-    /// `max_steps`) or the run ends. Returns the number of new records; read them with
-    /// [`Run::records_packed`] or [`Run::records`].
+    /// Steps for at most about `budget_ms` milliseconds (at least one step, at most
+    /// `max_steps`) or until the run ends: it stops before a step that, at the pace of the
+    /// last one, would overrun the budget, so a slice rarely lasts longer than the budget or
+    /// one step. Returns the number of new records; read them with [`Run::records_packed`] or
+    /// [`Run::records`].
     pub fn run_for(&mut self, budget_ms: f64, max_steps: u32) -> usize {
         let t0 = now_ms();
         let mut made = 0;
         let mut taken = 0;
         while !self.trainer.is_finished() && taken < max_steps.max(1) {
+            let before = now_ms();
             made += self.timed_advance(1);
             taken += 1;
-            if now_ms() - t0 >= budget_ms {
+            let now = now_ms();
+            let last_step_ms = now - before;
+            if now - t0 + last_step_ms > budget_ms {
                 break;
             }
         }

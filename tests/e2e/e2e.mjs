@@ -406,6 +406,23 @@ async function main() {
       return `${c.gn.final} | ${c.gd.final}`;
     });
 
+    await check('plots match device pixels and follow the window size', async () => {
+      const size = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('#plot-loss canvas');
+          return { w: c.width, h: c.height, css: c.clientWidth, cssH: c.clientHeight, dpr: devicePixelRatio };
+        });
+      const a = await size();
+      assert(a.w === Math.round(a.css * a.dpr) && a.h === Math.round(a.cssH * a.dpr), `backing store ${a.w}×${a.h} for ${a.css}×${a.cssH} at dpr ${a.dpr}`);
+      await page.setViewportSize({ width: 1000, height: 1000 });
+      const b = await until(async () => {
+        const b = await size();
+        return b.css !== a.css && b.w === Math.round(b.css * b.dpr) ? b : null;
+      }, 'the plots to resize', 5000);
+      await page.setViewportSize({ width: 1440, height: 1000 });
+      return `${a.css} px → ${b.css} px wide`;
+    });
+
     await check('the page logged no errors and fetched nothing from the network', async () => {
       assert(errors.length === 0, errors.join(' | '));
       assert(offsite.length === 0, `blocked requests: ${offsite.join(', ')}`);
