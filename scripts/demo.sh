@@ -3,5 +3,5 @@
 # on localhost (PORT, default 8080), installing the build tools first if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SKIP_BROWSER=1 scripts/install-web-tools.sh
+scripts/install-web-tools.sh --build
 exec scripts/web-serve.sh

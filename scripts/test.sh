@@ -16,7 +16,7 @@ stage "native tests (cargo test --release)"
 cargo test --release
 
 stage "browser tests (wasm-pack test in Chromium, end-to-end page test)"
-scripts/web-test.sh
+SKIP_INSTALL=1 scripts/web-test.sh
 
 stage "sweep, Slurm, plots and report tests"
 scripts/test-sweep.sh
