@@ -502,7 +502,13 @@ pub fn state(dir: &Path, p: &Planned) -> Result<State, String> {
 
 /// Runs (or finishes) one run of the grid and writes its result. Returns the result, and
 /// whether it was resumed from a checkpoint.
-pub fn run_one(dir: &Path, p: &Planned, checkpoint_every: u64) -> Result<(RunResult, bool), String> {
+/// `progress(steps, max_iter)` is called at each checkpoint.
+pub fn run_one(
+    dir: &Path,
+    p: &Planned,
+    checkpoint_every: u64,
+    progress: &dyn Fn(u64, u64),
+) -> Result<(RunResult, bool), String> {
     let cp = checkpoint_path(dir, &p.name);
     let (mut trainer, prior, prior_wall, resumed) = if cp.exists() {
         let s = load_saved(&cp)?;
@@ -519,6 +525,7 @@ pub fn run_one(dir: &Path, p: &Planned, checkpoint_every: u64) -> Result<(RunRes
         r
     };
     let mut save = |t: &Trainer, new: &[Record], wall: f64| {
+        progress(t.iteration(), t.config().max_iter);
         let all: Vec<Record> = prior.iter().cloned().chain(new.iter().map(shift)).collect();
         write_saved(&cp, t, &all, prior_wall + wall)
     };
@@ -548,6 +555,12 @@ fn cores() -> usize {
         return c.max(1);
     }
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The progress line's list of runs under way, with their steps at the last checkpoint.
+fn running(active: &[(String, u64, u64)]) -> String {
+    let parts: Vec<String> = active.iter().map(|(n, k, max)| format!("{n} [{k}/{max} steps]")).collect();
+    format!("running {}", parts.join(", "))
 }
 
 fn fmt_secs(s: f64) -> String {
@@ -617,7 +630,8 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     };
     struct Shared {
         queue: std::vec::IntoIter<Planned>,
-        active: Vec<String>,
+        /// Runs under way: name, steps taken (at the last checkpoint), step limit.
+        active: Vec<(String, u64, u64)>,
         done: usize,
         ran: usize,
         errors: Vec<String>,
@@ -641,17 +655,25 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                         let mut s = shared.lock().unwrap();
                         let next = s.queue.next();
                         if let Some(p) = &next {
-                            s.active.push(p.name.clone());
-                            bar.set_message(format!("running {}", s.active.join(", ")));
+                            s.active.push((p.name.clone(), 0, p.config.max_iter));
+                            bar.set_message(running(&s.active));
                         }
                         next
                     };
                     let Some(p) = next else { break };
                     let t0 = Instant::now();
-                    let outcome = pool.install(|| run_one(&dir, &p, args.checkpoint_every));
+                    let progress = |k: u64, max: u64| {
+                        let mut s = shared.lock().unwrap();
+                        if let Some(a) = s.active.iter_mut().find(|a| a.0 == p.name) {
+                            a.1 = k;
+                            a.2 = max;
+                        }
+                        bar.set_message(running(&s.active));
+                    };
+                    let outcome = pool.install(|| run_one(&dir, &p, args.checkpoint_every, &progress));
                     let secs = t0.elapsed().as_secs_f64();
                     let mut s = shared.lock().unwrap();
-                    s.active.retain(|n| n != &p.name);
+                    s.active.retain(|a| a.0 != p.name);
                     s.done += 1;
                     s.ran += 1;
                     let elapsed = start.elapsed().as_secs_f64();
@@ -676,7 +698,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                     };
                     log(line);
                     bar.set_position(s.done as u64);
-                    bar.set_message(format!("running {}", s.active.join(", ")));
+                    bar.set_message(running(&s.active));
                 }
             });
         }
