@@ -18,6 +18,39 @@ pub fn par() -> Par {
     }
 }
 
+/// Calls `f(j, column j of a, column j of b)` for every column, on both cores natively
+/// (rayon, sharing faer's thread pool) and in order in wasm. `b` may be absent.
+pub fn for_each_column<F>(a: &mut DMatrix<f64>, b: Option<&mut DMatrix<f64>>, f: F)
+where
+    F: Fn(usize, &mut [f64], Option<&mut [f64]>) + Sync + Send,
+{
+    let n = a.nrows().max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        let a_cols = a.as_mut_slice().par_chunks_mut(n);
+        match b {
+            Some(b) => a_cols
+                .zip(b.as_mut_slice().par_chunks_mut(n))
+                .enumerate()
+                .with_min_len(16)
+                .for_each(|(j, (x, y))| f(j, x, Some(y))),
+            None => a_cols.enumerate().with_min_len(16).for_each(|(j, x)| f(j, x, None)),
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let a_cols = a.as_mut_slice().chunks_mut(n);
+        match b {
+            Some(b) => a_cols
+                .zip(b.as_mut_slice().chunks_mut(n))
+                .enumerate()
+                .for_each(|(j, (x, y))| f(j, x, Some(y))),
+            None => a_cols.enumerate().for_each(|(j, x)| f(j, x, None)),
+        }
+    }
+}
+
 /// A faer view of a nalgebra matrix (no copy).
 pub fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
     MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols())

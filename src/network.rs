@@ -39,17 +39,15 @@ impl Network {
         // H = X Uᵀ, then h_{ni} += b_i column by column.
         // H = X Uᵀ, then per unit i, in one pass: S = σ(h + b_i), D = v_i σ'(h + b_i).
         let mut h = linalg::matmul(view(x), view(&self.u).transpose(), 1.0);
+        let (b, v) = (&self.b, &self.v);
         if !with_d {
-            for (mut col, &bi) in h.column_iter_mut().zip(self.b.iter()) {
-                act.apply(col.as_mut_slice(), bi, None);
-            }
+            linalg::for_each_column(&mut h, None, |i, col, _| act.apply(col, b[i], None));
             return Features { s: h, d: None };
         }
         let mut d = DMatrix::zeros(n, m);
-        for i in 0..m {
-            let (bi, vi) = (self.b[i], self.v[i]);
-            act.apply(h.column_mut(i).as_mut_slice(), bi, Some((d.column_mut(i).as_mut_slice(), vi)));
-        }
+        linalg::for_each_column(&mut h, Some(&mut d), |i, col, dcol| {
+            act.apply(col, b[i], dcol.map(|dc| (dc, v[i])))
+        });
         Features { s: h, d: Some(d) }
     }
 
