@@ -85,19 +85,19 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
+pub fn parse_method(s: &str) -> Result<Method, String> {
     Method::parse(s).map_err(|e| e.message)
 }
-fn parse_activation(s: &str) -> Result<Activation, String> {
+pub fn parse_activation(s: &str) -> Result<Activation, String> {
     Activation::parse(s).map_err(|e| e.message)
 }
-fn parse_number(s: &str) -> Result<f64, String> {
+pub fn parse_number(s: &str) -> Result<f64, String> {
     s.trim().parse::<f64>().map_err(|_| format!("must be a number, got {s:?}"))
 }
-fn parse_count(s: &str) -> Result<usize, String> {
+pub fn parse_count(s: &str) -> Result<usize, String> {
     s.trim().parse::<usize>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
 }
-fn parse_count_u64(s: &str) -> Result<u64, String> {
+pub fn parse_count_u64(s: &str) -> Result<u64, String> {
     s.trim().parse::<u64>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
 }
 

@@ -16,21 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-fn parse_method(s: &str) -> Result<Method, String> {
-    Method::parse(s).map_err(|e| e.message)
-}
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    Activation::parse(s).map_err(|e| e.message)
-}
-fn parse_number(s: &str) -> Result<f64, String> {
-    s.trim().parse::<f64>().map_err(|_| format!("must be a number, got {s:?}"))
-}
-fn parse_count(s: &str) -> Result<usize, String> {
-    s.trim().parse::<usize>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
-}
-fn parse_count_u64(s: &str) -> Result<u64, String> {
-    s.trim().parse::<u64>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
-}
+use crate::run::{parse_activation, parse_count, parse_count_u64, parse_method, parse_number};
 
 /// The flags that take comma lists: the grid's axes. Each replaces the preset's values.
 #[derive(Args, Clone, Debug, Default)]
