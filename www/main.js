@@ -250,17 +250,18 @@ for (const card of document.querySelectorAll('.run-card')) {
   });
 }
 $('#copy-link').addEventListener('click', async () => {
+  // The link is shown (and selected) at once; the clipboard write may take a while or be refused.
   const link = location.href;
   const out = $('#link-out');
+  out.value = link;
+  out.hidden = false;
+  out.select();
   try {
     await navigator.clipboard.writeText(link);
     $('#copy-note').textContent = 'Link copied.';
   } catch {
     $('#copy-note').textContent = 'Copy this link:';
   }
-  out.value = link;
-  out.hidden = false;
-  out.select();
   setTimeout(() => ($('#copy-note').textContent = ''), 4000);
 });
 

@@ -356,6 +356,7 @@ async function main() {
       await setForm(page, { n: 150, method: 'gd', seed: 42 });
       await page.click('.segmented.small label:has(input[value=lin])');
       await page.click('#copy-link');
+      await page.waitForSelector('#link-out:visible');
       const link = await page.inputValue('#link-out');
       assert(link === page.url(), 'the copied link is the page URL');
       const q = new URL(link).searchParams;
