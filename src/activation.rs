@@ -1,8 +1,9 @@
-//! The nonlinearities σ and their derivatives σ', evaluated over whole slices.
+//! The nonlinearities σ and their derivatives σ': the scalar reference forms, and the
+//! [`Pointwise`] forms that the hidden layer's kernel ([`crate::hidden`]) inlines.
 //!
-//! SiLU needs one exponential per entry and is the hot loop of a GD step (N·M entries), so it
-//! uses [`exp`], a branch-free exponential that the compiler vectorises (AVX2 natively when the
-//! CPU has it, `simd128` in wasm); tanh and ReLU use the standard library.
+//! SiLU needs one exponential per entry, so it uses [`exp_with`], a branch-free exponential
+//! that the compiler vectorises, with fused multiply-adds where the CPU has them; tanh and
+//! ReLU use the standard library.
 
 use crate::config::Activation;
 
@@ -44,120 +45,142 @@ impl Activation {
     }
 }
 
-impl Activation {
-    /// One hidden unit over a batch: h ← σ(h + b) and, if given, dh ← v · σ'(h + b)
-    /// (the bias b and the outgoing weight v of the unit fused into the same pass).
-    pub fn apply(self, h: &mut [f64], b: f64, dh: Option<(&mut [f64], f64)>) {
-        match (self, dh) {
-            (Activation::Silu, None) => simd::silu(h, b),
-            (Activation::Silu, Some((dh, v))) => simd::silu_both(h, b, dh, v),
-            (act, None) => h.iter_mut().for_each(|x| *x = act.sigma(*x + b)),
-            (act, Some((dh, v))) => {
-                assert_eq!(h.len(), dh.len());
-                h.iter_mut().zip(dh.iter_mut()).for_each(|(x, dx)| {
-                    let z = *x + b;
-                    *dx = v * act.sigma_prime(z);
-                    *x = act.sigma(z);
-                })
-            }
-        }
+/// a·b + c, as one fused instruction ([`Fused`], where the CPU has FMA) or as a product and a
+/// sum ([`Separate`]; wasm has no FMA). The SiLU loops are generic over it.
+pub trait MulAdd {
+    fn mul_add(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// a·b + c rounded once (only used where FMA is a hardware instruction).
+pub struct Fused;
+/// a·b + c rounded twice.
+pub struct Separate;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
     }
 }
 
-/// SiLU over slices, with [`exp`] inlined so the loops vectorise.
-mod simd {
-    use super::exp;
-
+impl MulAdd for Separate {
     #[inline(always)]
-    fn silu_loop(h: &mut [f64], b: f64) {
-        for x in h.iter_mut() {
-            let z = *x + b;
-            // The same operations as in silu_both_loop, so S is bit-identical either way.
-            *x = z * (1.0 / (1.0 + exp(-z)));
-        }
+    fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
     }
+}
 
+/// σ and σ' at one point, in a form that loops inline and vectorise: one type per activation,
+/// SiLU's generic over the kind of multiply-add its exponential uses.
+pub trait Pointwise {
+    /// σ(z)
+    fn value(z: f64) -> f64;
+    /// (σ(z), σ'(z))
+    fn value_slope(z: f64) -> (f64, f64);
+}
+
+/// SiLU with multiply-adds of kind `F`.
+pub struct SiluWith<F>(std::marker::PhantomData<F>);
+pub struct ReluFn;
+pub struct TanhFn;
+
+impl<F: MulAdd> Pointwise for SiluWith<F> {
+    /// σ(z) = z · sigmoid(z)
     #[inline(always)]
-    fn silu_both_loop(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
-        assert_eq!(h.len(), dh.len());
-        for (x, dx) in h.iter_mut().zip(dh.iter_mut()) {
-            let z = *x + b;
-            let s = 1.0 / (1.0 + exp(-z));
-            *dx = v * (s * (1.0 + z * (1.0 - s)));
-            *x = z * s;
-        }
+    fn value(z: f64) -> f64 {
+        // The same operations as in value_slope, so S is bit-identical either way.
+        z * (1.0 / (1.0 + exp_with::<F>(-z)))
     }
+    /// σ'(z) = s (1 + z (1 − s)), s = sigmoid(z)
+    #[inline(always)]
+    fn value_slope(z: f64) -> (f64, f64) {
+        let s = 1.0 / (1.0 + exp_with::<F>(-z));
+        (z * s, s * (1.0 + z * (1.0 - s)))
+    }
+}
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn silu_avx2(h: &mut [f64], b: f64) {
-        silu_loop(h, b)
+impl Pointwise for ReluFn {
+    #[inline(always)]
+    fn value(z: f64) -> f64 {
+        Activation::Relu.sigma(z)
     }
+    #[inline(always)]
+    fn value_slope(z: f64) -> (f64, f64) {
+        (Activation::Relu.sigma(z), Activation::Relu.sigma_prime(z))
+    }
+}
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn silu_both_avx2(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
-        silu_both_loop(h, b, dh, v)
+impl Pointwise for TanhFn {
+    #[inline(always)]
+    fn value(z: f64) -> f64 {
+        z.tanh()
     }
+    /// σ'(z) = 1 − tanh²(z)
+    #[inline(always)]
+    fn value_slope(z: f64) -> (f64, f64) {
+        let t = z.tanh();
+        (t, 1.0 - t * t)
+    }
+}
 
-    #[cfg(target_arch = "x86_64")]
-    fn has_avx2() -> bool {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-
-    /// h ← z · sigmoid(z), z = h + b
-    pub fn silu(h: &mut [f64], b: f64) {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { silu_avx2(h, b) };
-        }
-        silu_loop(h, b)
-    }
-
-    /// dh ← v σ'(z), then h ← σ(z), z = h + b
-    pub fn silu_both(h: &mut [f64], b: f64, dh: &mut [f64], v: f64) {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { silu_both_avx2(h, b, dh, v) };
-        }
-        silu_both_loop(h, b, dh, v)
-    }
+/// True if this x86-64 CPU has AVX2 and FMA (then the hot loops run compiled for them).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
 /// e^x without branches, accurate to about 1 ulp, so that loops over it vectorise.
+pub fn exp(x: f64) -> f64 {
+    exp_with::<Separate>(x)
+}
+
+/// e^x without branches, with multiply-adds of kind `F`.
 ///
 /// x = n ln2 + r with |r| ≤ ln2/2; e^r by its Taylor polynomial of degree 13 (relative
-/// truncation error < 1e-17); 2^n put into the exponent bits. x is clamped to [−708, 708],
-/// where e^x is still a normal number.
+/// truncation error < 1e-17), evaluated in Estrin's scheme (pairs, then powers r², r⁴, r⁸:
+/// a dependency chain of 4 multiply-adds instead of Horner's 13); 2^n put into the exponent
+/// bits. x is clamped to [−708, 708], where e^x is still a normal number.
 #[inline(always)]
-pub fn exp(x: f64) -> f64 {
+pub fn exp_with<F: MulAdd>(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    // c_k = 1/k!
+    const C: [f64; 14] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    let ma = F::mul_add;
     // max/min rather than clamp: clamp's NaN handling keeps the loop from vectorising.
     let x = x.max(-708.0).min(708.0);
-    let t = x * LOG2E + SHIFTER;
+    let t = ma(x, LOG2E, SHIFTER);
     let n = t - SHIFTER;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    // Horner form of Σ_{k≤13} r^k / k!
-    let mut p = 1.0 / 6_227_020_800.0;
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let r = ma(-n, LN2_LO, ma(-n, LN2_HI, x));
+    // Estrin: Σ_{k≤13} c_k r^k = Σ_j (c_{2j} + c_{2j+1} r) r^{2j}, grouped by r², r⁴, r⁸.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let q: [f64; 7] = std::array::from_fn(|j| ma(C[2 * j + 1], r, C[2 * j]));
+    let w0 = ma(q[1], r2, q[0]);
+    let w1 = ma(q[3], r2, q[2]);
+    let w2 = ma(q[5], r2, q[4]);
+    let lo = ma(w1, r4, w0);
+    let hi = ma(q[6], r4, w2);
+    let p = ma(hi, r8, lo);
     // The integer n sits in the low bits of t; shift it into the exponent field.
     let bits = t.to_bits().wrapping_sub(SHIFTER.to_bits());
     let scale = f64::from_bits(bits.wrapping_add(1023) << 52);
@@ -170,32 +193,31 @@ mod tests {
 
     #[test]
     fn exp_matches_std_to_2_ulp() {
-        let mut worst: f64 = 0.0;
+        let (mut worst, mut worst_fused): (f64, f64) = (0.0, 0.0);
         let mut x = -700.0;
         while x < 700.0 {
-            let rel = ((exp(x) - x.exp()) / x.exp()).abs();
-            worst = worst.max(rel);
+            worst = worst.max(((exp(x) - x.exp()) / x.exp()).abs());
+            worst_fused = worst_fused.max(((exp_with::<Fused>(x) - x.exp()) / x.exp()).abs());
             x += 0.0137;
         }
         assert!(worst < 5e-16, "worst relative error {worst}");
+        assert!(worst_fused < 5e-16, "worst relative error with FMA {worst_fused}");
     }
 
     #[test]
-    fn slice_forms_match_scalar_forms() {
-        for act in [Activation::Silu, Activation::Relu, Activation::Tanh] {
-            let xs: Vec<f64> = (0..2001).map(|i| (i as f64 - 1000.0) * 0.013).collect();
-            let (b, v) = (0.3, -1.7);
-            let mut h = xs.clone();
-            let mut dh = vec![0.0; xs.len()];
-            act.apply(&mut h, b, Some((&mut dh, v)));
-            let mut h2 = xs.clone();
-            act.apply(&mut h2, b, None);
-            for (i, &x) in xs.iter().enumerate() {
-                let z = x + b;
-                assert!((h[i] - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()), "{act:?} σ({z})");
-                assert_eq!(h[i], h2[i]);
-                assert!((dh[i] - v * act.sigma_prime(z)).abs() <= 1e-14, "{act:?} σ'({z})");
+    fn pointwise_forms_match_scalar_forms() {
+        fn check<P: Pointwise>(act: Activation) {
+            for i in 0..2001 {
+                let z = (i as f64 - 1000.0) * 0.013;
+                let (s, ds) = P::value_slope(z);
+                assert_eq!(s, P::value(z), "{act:?}: σ the same alone or with σ'");
+                assert!((s - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()), "{act:?} σ({z})");
+                assert!((ds - act.sigma_prime(z)).abs() <= 1e-14, "{act:?} σ'({z})");
             }
         }
+        check::<SiluWith<Separate>>(Activation::Silu);
+        check::<SiluWith<Fused>>(Activation::Silu);
+        check::<ReluFn>(Activation::Relu);
+        check::<TanhFn>(Activation::Tanh);
     }
 }

@@ -6,6 +6,7 @@
 //! - [`config`]: the run's configuration, defaults and validation;
 //! - [`data`]: the seeded teacher-student data;
 //! - [`network`]: the mean-field network, its features and Jᵀz;
+//! - [`hidden`]: the hidden layer's kernel (pre-activation, σ and σ' fused per unit);
 //! - [`step`]: **the GD and GN update rules** and the NTK Gram matrix;
 //! - [`metrics`]: losses, teacher alignment, last-layer refit;
 //! - [`trainer`]: the step-wise loop with stopping and records;
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod network;
 pub mod results;
 pub mod step;
+pub mod hidden;
 pub mod trainer;
 
 pub use checkpoint::Checkpoint;

@@ -2,6 +2,7 @@
 //! batch of inputs, its Jacobian-transpose product, and its parameter arithmetic.
 
 use crate::config::Activation;
+use crate::hidden;
 use crate::linalg::{self, view};
 use nalgebra::{DMatrix, DVector};
 
@@ -22,6 +23,13 @@ pub struct Features {
     pub d: Option<DMatrix<f64>>,
 }
 
+impl Default for Features {
+    /// Empty, to be filled by [`Network::features_into`].
+    fn default() -> Self {
+        Features { s: DMatrix::zeros(0, 0), d: None }
+    }
+}
+
 impl Network {
     /// Hidden units M.
     pub fn m(&self) -> usize {
@@ -33,22 +41,34 @@ impl Network {
         self.u.ncols()
     }
 
-    /// S and, if `with_d`, D on the rows of `x`.
+    /// S and, if `with_d`, D on the rows of `x`: per unit i, in one fused pass
+    /// ([`hidden::unit`]), h = X u_i + b_i, S_{·i} = σ(h), D_{·i} = v_i σ'(h).
     pub fn features(&self, act: Activation, x: &DMatrix<f64>, with_d: bool) -> Features {
-        let (n, m) = (x.nrows(), self.m());
-        // H = X Uᵀ, then h_{ni} += b_i column by column.
-        // H = X Uᵀ, then per unit i, in one pass: S = σ(h + b_i), D = v_i σ'(h + b_i).
-        let mut h = linalg::matmul(view(x), view(&self.u).transpose(), 1.0);
-        let (b, v) = (&self.b, &self.v);
-        if !with_d {
-            linalg::for_each_column(&mut h, None, |i, col, _| act.apply(col, b[i], None));
-            return Features { s: h, d: None };
+        let mut out = Features::default();
+        self.features_into(act, x, with_d, &mut out);
+        out
+    }
+
+    /// [`Network::features`] into `out`, reusing its matrices when they have the right shape
+    /// (a training loop then never allocates, zeroes or page-faults 2·N·M numbers per step).
+    pub fn features_into(&self, act: Activation, x: &DMatrix<f64>, with_d: bool, out: &mut Features) {
+        let (n, m, d) = (x.nrows(), self.m(), self.d());
+        assert_eq!(x.ncols(), d, "inputs must have d columns");
+        if out.s.shape() != (n, m) {
+            out.s = DMatrix::zeros(n, m);
         }
-        let mut d = DMatrix::zeros(n, m);
-        linalg::for_each_column(&mut h, Some(&mut d), |i, col, dcol| {
-            act.apply(col, b[i], dcol.map(|dc| (dc, v[i])))
+        match (&out.d, with_d) {
+            (Some(dm), true) if dm.shape() == (n, m) => {}
+            (_, true) => out.d = Some(DMatrix::zeros(n, m)),
+            (_, false) => out.d = None,
+        }
+        // U by rows, so that u_i is contiguous.
+        let u_rows = self.u.transpose();
+        let (b, v) = (&self.b, &self.v);
+        let unit = |i: usize| hidden::Unit { x: x.as_slice(), u: &u_rows.as_slice()[i * d..(i + 1) * d], b: b[i] };
+        linalg::for_each_column(&mut out.s, out.d.as_mut(), |i, col, dcol| {
+            hidden::unit(act, &unit(i), col, dcol.map(|dc| (dc, v[i])))
         });
-        Features { s: h, d: Some(d) }
     }
 
     /// Outputs f = (1/M) S v for features S of this network.

@@ -8,7 +8,7 @@ use crate::config::{Config, Method, DIVERGENCE_FACTOR};
 use crate::data::{init_student, Dataset};
 use crate::error::Error;
 use crate::metrics;
-use crate::network::Network;
+use crate::network::{Features, Network};
 use crate::results::{Record, RunResult, Status, Summary};
 use crate::step;
 use nalgebra::{DMatrix, DVector};
@@ -26,6 +26,8 @@ pub struct Trainer {
     status: Status,
     rf_test_loss: Option<f64>,
     last: Option<Record>,
+    /// S and D of the current step, kept between steps so their memory is reused.
+    work: Features,
 }
 
 impl Trainer {
@@ -82,6 +84,7 @@ impl Trainer {
             status: Status::Running,
             rf_test_loss,
             last: None,
+            work: Features::default(),
         }
     }
 
@@ -145,9 +148,19 @@ impl Trainer {
 
     /// One pass of the loop at θ_k: compute L_k, stop or step, and record when due.
     fn iterate(&mut self) -> Option<Record> {
+        let mut feat = std::mem::take(&mut self.work);
+        let record = self.iterate_with(&mut feat);
+        if !self.is_finished() {
+            self.work = feat;
+        }
+        record
+    }
+
+    fn iterate_with(&mut self, feat: &mut Features) -> Option<Record> {
         let cfg = &self.config;
         let x = &self.data.x_train;
-        let feat = self.student.features(cfg.activation, x, true);
+        self.student.features_into(cfg.activation, x, true, feat);
+        let feat = &*feat;
         let f = self.student.outputs(&feat.s);
         let loss = metrics::loss(&f, &self.data.y_train);
         let first = *self.loss_first.get_or_insert(loss);
@@ -167,7 +180,7 @@ impl Trainer {
         let need_gram = loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
         let (a, ss) = match need_gram {
             true => {
-                let (a, ss) = step::gram(&feat, &self.kxx);
+                let (a, ss) = step::gram(feat, &self.kxx);
                 (Some(a), Some(ss))
             }
             false => (None, None),
@@ -205,7 +218,7 @@ impl Trainer {
             Some(status) => self.status = status,
             None if !dir.finite => self.status = Status::Diverged,
             None => {
-                let delta = step::update(&feat, x, &dir.z, cfg.lr);
+                let delta = step::update(feat, x, &dir.z, cfg.lr);
                 if let Some(r) = record.as_mut() {
                     r.step_norm = Some(delta.norm());
                 }
