@@ -166,6 +166,7 @@ pub fn exp_with<F: MulAdd>(x: f64) -> f64 {
     ];
     let ma = F::mul_add;
     // max/min rather than clamp: clamp's NaN handling keeps the loop from vectorising.
+    #[allow(clippy::manual_clamp)]
     let x = x.max(-708.0).min(708.0);
     let t = ma(x, LOG2E, SHIFTER);
     let n = t - SHIFTER;

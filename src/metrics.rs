@@ -3,7 +3,7 @@
 
 use crate::config::Activation;
 use crate::linalg::SymEig;
-use crate::network::Network;
+use crate::network::{Features, Network};
 use nalgebra::{DMatrix, DVector};
 
 /// Test inputs are pushed through the network this many rows at a time, so a 10 000 × 5000
@@ -32,14 +32,16 @@ pub fn test_losses(
     let mut sse = 0.0;
     let mut sse_other = vec![0.0; other_v.len()];
     let mut start = 0;
+    let mut feat = Features::default(); // one buffer for all chunks
     while start < rows {
         let len = TEST_CHUNK.min(rows - start);
         let xc = x.rows(start, len).into_owned();
         let yc = y.rows(start, len);
-        let s = net.features(act, &xc, false).s;
-        sse += (net.outputs(&s) - yc).norm_squared();
+        net.features_into(act, &xc, false, &mut feat);
+        let s = &feat.s;
+        sse += (net.outputs(s) - yc).norm_squared();
         for (acc, v) in sse_other.iter_mut().zip(other_v) {
-            *acc += (&s * *v * inv_m - yc).norm_squared();
+            *acc += (s * *v * inv_m - yc).norm_squared();
         }
         start += len;
     }

@@ -174,7 +174,7 @@ impl Trainer {
         } else {
             None
         };
-        let record_due = stop.is_some() || k % cfg.eval_every == 0;
+        let record_due = stop.is_some() || k.is_multiple_of(cfg.eval_every);
 
         // The Gram matrix: always for GN, at record points for GD (for its spectrum).
         let need_gram = loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
