@@ -426,7 +426,6 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     // 3. Final test loss against τ₀: GN, GD, random features, GN refit; one panel per N.
     let all_ns = distinct(&main, |r| r.n());
     let taus = distinct(&main, |r| r.tau0());
-    let seeds = distinct(&main, |r| r.r.config.seed).len();
     let agg = |sel: &dyn Fn(&Run) -> bool, val: &dyn Fn(&Run) -> Option<f64>, n: usize| -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
         let mut pts = Vec::new();
         let mut bars = Vec::new();
@@ -453,13 +452,15 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         series.push(mk("GD", GD, false, &|r| r.method() == Method::Gd && ok(r), &|r| r.r.summary.final_test_loss));
         series.push(mk("random features", RF, true, &|r| r.method() == Method::Gn, &|r| r.r.summary.rf_test_loss));
         series.push(mk("GN refit (hidden)", REFIT, true, &|r| r.method() == Method::Gn && ok(r), &|r| r.r.summary.refit_test_loss));
-        panels.push(Panel { title: format!("N = {n}"), xdesc: "τ₀".into(), ydesc: "final test loss".into(), ylog: true, series });
+        let seeds = distinct(&main.iter().filter(|r| r.n() == n).cloned().collect::<Vec<_>>(), |r| r.r.config.seed).len();
+        let title = format!("N = {n} ({seeds} seed{})", if seeds == 1 { "" } else { "s" });
+        panels.push(Panel { title, xdesc: "τ₀".into(), ydesc: "final test loss".into(), ylog: true, series });
     }
     if !panels.is_empty() {
         let cols = cols_for(panels.len());
         figs.push(Figure {
             stem: "test_loss_vs_tau0".into(),
-            title: format!("Final test loss against τ₀ — M = {m}, λ = {lr}, mean over {seeds} seed(s), bars: min–max"),
+            title: format!("Final test loss against τ₀ — M = {m}, λ = {lr}, mean over seeds, bars: min–max"),
             cols,
             panels,
             note: Some("Diverged runs are left out. GN refit: the last layer refit by least squares on GN's final hidden layer.".into()),
