@@ -21,12 +21,12 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod hidden;
 pub mod linalg;
 pub mod metrics;
 pub mod network;
 pub mod results;
 pub mod step;
-pub mod hidden;
 pub mod trainer;
 
 pub use checkpoint::Checkpoint;

@@ -70,7 +70,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
 }
 
 /// The distinct values of `key` over `runs`, sorted.
-pub fn distinct<T: PartialOrd + Copy>(runs: &[Run], key: impl Fn(&Run) -> T) -> Vec<T> {
+pub fn distinct<'a, T: PartialOrd + Copy>(runs: impl IntoIterator<Item = &'a Run>, key: impl Fn(&Run) -> T) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
     for r in runs {
         let k = key(r);

@@ -452,7 +452,7 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         series.push(mk("GD", GD, false, &|r| r.method() == Method::Gd && ok(r), &|r| r.r.summary.final_test_loss));
         series.push(mk("random features", RF, true, &|r| r.method() == Method::Gn, &|r| r.r.summary.rf_test_loss));
         series.push(mk("GN refit (hidden)", REFIT, true, &|r| r.method() == Method::Gn && ok(r), &|r| r.r.summary.refit_test_loss));
-        let seeds = distinct(&main.iter().filter(|r| r.n() == n).cloned().collect::<Vec<_>>(), |r| r.r.config.seed).len();
+        let seeds = distinct(main.iter().filter(|r| r.n() == n), |r| r.r.config.seed).len();
         let title = format!("N = {n} ({seeds} seed{})", if seeds == 1 { "" } else { "s" });
         panels.push(Panel { title, xdesc: "τ₀".into(), ydesc: "final test loss".into(), ylog: true, series });
     }
