@@ -40,6 +40,17 @@ pub struct Checkpoint {
     /// Random-features test loss, when known (an extra key of ours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rf_test_loss: Option<f64>,
+    /// GN's warm start for its next λ_min search (an extra key of ours), so that a resumed
+    /// GN run takes bit-for-bit the steps of an uninterrupted one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gn_warm_start: Option<WarmStartJson>,
+}
+
+/// [`crate::damping::WarmStart`] as stored: the last step's ε and λ_min's eigenvector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarmStartJson {
+    pub shift: f64,
+    pub vector: Vec<f64>,
 }
 
 pub fn rows_to_matrix(rows: &[Vec<f64>], cols: usize) -> DMatrix<f64> {
@@ -131,8 +142,9 @@ impl Checkpoint {
         Ok(ck)
     }
 
-    /// Checks that the arrays agree with each other and with the shapes `config` states.
-    fn check(&self, stated: &Value) -> Result<(), Error> {
+    /// Checks that the arrays agree with each other and with the shapes `config` states
+    /// (`stated`: the config object as written, or an empty object).
+    pub(crate) fn check(&self, stated: &Value) -> Result<(), Error> {
         let d = self
             .student
             .u
@@ -171,6 +183,15 @@ impl Checkpoint {
         if let Some(l) = self.loss_first {
             if !l.is_finite() || l < 0.0 {
                 return Err(Error::field("loss_first", format!("must be null or a finite number >= 0, got {l}")));
+            }
+        }
+        if let Some(w) = &self.gn_warm_start {
+            if !(w.shift.is_finite() && w.shift > 0.0) {
+                return Err(Error::field("gn_warm_start.shift", format!("must be a finite number > 0, got {}", w.shift)));
+            }
+            check_len("gn_warm_start.vector", &w.vector, self.x_train.len(), "one per x_train row")?;
+            if let Some(i) = w.vector.iter().position(|x| !x.is_finite()) {
+                return Err(Error::field(format!("gn_warm_start.vector[{i}]"), "must be a finite number"));
             }
         }
         Ok(())

@@ -7,6 +7,7 @@
 //! - [`data`]: the seeded teacher-student data;
 //! - [`network`]: the mean-field network, its features and Jᵀz;
 //! - [`hidden`]: the hidden layer's kernel (pre-activation, σ and σ' fused per unit);
+//! - [`damping`]: GN's ε and z from a Cholesky factor and Lanczos (no eigendecomposition);
 //! - [`step`]: **the GD and GN update rules** and the NTK Gram matrix;
 //! - [`metrics`]: losses, teacher alignment, last-layer refit;
 //! - [`trainer`]: the step-wise loop with stopping and records;
@@ -19,6 +20,7 @@
 pub mod activation;
 pub mod checkpoint;
 pub mod config;
+pub mod damping;
 pub mod data;
 pub mod error;
 pub mod hidden;

@@ -2,6 +2,7 @@
 //! direction in output space, and each rule is one arm of [`direction`].
 
 use crate::config::Method;
+use crate::damping::{self, WarmStart};
 use crate::linalg::{self, SymEig};
 use crate::network::{jacobian_t_times, Features, Network};
 use nalgebra::{DMatrix, DVector};
@@ -15,13 +16,33 @@ pub struct Spectrum {
     pub sigma_max: f64,
 }
 
+/// How GN finds ε and z.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GnSolver {
+    /// Cholesky of A + sI, λ_min by shift-and-invert Lanczos ([`damping::solve`]); the
+    /// eigendecomposition only where that cannot certify its answer.
+    #[default]
+    Cholesky,
+    /// The full symmetric eigendecomposition A = QΛQᵀ at every step: the tested reference.
+    Eig,
+}
+
+/// What GN carries from step to step: its solver, the warm start of the next Lanczos run,
+/// and how often the fast path fell back to the eigendecomposition.
+#[derive(Clone, Debug, Default)]
+pub struct GnState {
+    pub solver: GnSolver,
+    pub warm: WarmStart,
+    pub fallbacks: u64,
+}
+
 /// A direction in output space and what was learned computing it.
 pub struct Direction {
     /// z: the update is θ ← θ − λ Jᵀ z.
     pub z: DVector<f64>,
     /// The damping ε used (GN only).
     pub eps: Option<f64>,
-    /// The spectrum of A, if it was computed.
+    /// The spectrum of A, if it was asked for.
     pub spectrum: Option<Spectrum>,
     /// False if the Gram matrix had non-finite entries (the run is diverging).
     pub finite: bool,
@@ -60,32 +81,71 @@ pub fn spectrum(values: &[f64]) -> Spectrum {
     }
 }
 
+/// λ_min(A) and λ_max(A) for a record: by Lanczos ([`damping`]) where it converges, from
+/// the eigenvalues otherwise. `None` if A has non-finite entries.
+/// `lambda_min`: λ_min(A) when the caller has it converged already.
+pub fn spectrum_of(a: &DMatrix<f64>, eps0: f64, lambda_min: Option<f64>) -> Option<Spectrum> {
+    let fast = || {
+        let sigma_min = match lambda_min {
+            Some(l) => l,
+            None => {
+                let min = damping::lambda_min(&damping::Cholesky::new(a, eps0)?, eps0, None)?;
+                min.converged.then_some(min.value)?
+            }
+        };
+        Some(Spectrum { sigma_min, sigma_max: damping::lambda_max(a)? })
+    };
+    fast().or_else(|| SymEig::values_of(a).map(|v| spectrum(&v)))
+}
+
 /// The output-space direction z of one step, from the output gradient g = (f − y)/N.
 ///
 /// `a` is the Gram matrix A when the caller computed it (always for GN; at record points for
-/// GD, whose spectrum is then recorded too).
-pub fn direction(method: Method, g: &DVector<f64>, a: Option<&DMatrix<f64>>, eps0: f64) -> Direction {
+/// GD, whose spectrum is then recorded too: `want_spectrum`).
+pub fn direction(
+    method: Method,
+    g: &DVector<f64>,
+    a: Option<&DMatrix<f64>>,
+    eps0: f64,
+    gn: &mut GnState,
+    want_spectrum: bool,
+) -> Direction {
+    let finite = a.is_none_or(|a| a.iter().all(|x| x.is_finite()));
+    if !finite {
+        return Direction { z: g.clone(), eps: None, spectrum: None, finite };
+    }
+    let spectrum_of = |a: Option<&DMatrix<f64>>, lmin| a.and_then(|a| spectrum_of(a, eps0, lmin));
     match method {
         // GD: θ ← θ − λ Jᵀ g   (this is θ − λ ∇L)
-        Method::Gd => {
-            let values = a.map(SymEig::values_of);
-            Direction {
-                z: g.clone(),
-                eps: None,
-                spectrum: values.as_ref().and_then(|v| v.as_deref().map(spectrum)),
-                finite: !matches!(values, Some(None)),
-            }
-        }
+        Method::Gd => Direction {
+            z: g.clone(),
+            eps: None,
+            spectrum: want_spectrum.then(|| spectrum_of(a, None)).flatten(),
+            finite,
+        },
         // GN: ε = max(ε₀, λ_min(A)),  z = (A + εI)⁻¹ g,  θ ← θ − λ Jᵀ z
         Method::Gn => {
             let a = a.expect("GN needs the Gram matrix");
-            match SymEig::new(a) {
-                Some(eig) => {
-                    let spec = spectrum(&eig.values);
-                    let eps = eps0.max(spec.sigma_min);
-                    let z = eig.apply(g, |l| 1.0 / (l.max(0.0) + eps));
-                    Direction { z, eps: Some(eps), spectrum: Some(spec), finite: true }
-                }
+            let fast = match gn.solver {
+                GnSolver::Cholesky => damping::solve(a, g, eps0, &mut gn.warm),
+                GnSolver::Eig => None,
+            };
+            if fast.is_none() && gn.solver == GnSolver::Cholesky {
+                gn.fallbacks += 1;
+            }
+            let solved = fast.map(|d| (d.z, d.eps, d.lambda_min_converged.then_some(d.lambda_min))).or_else(|| {
+                let eig = SymEig::new(a)?;
+                let sigma_min = spectrum(&eig.values).sigma_min;
+                let eps = eps0.max(sigma_min);
+                Some((eig.apply(g, |l| 1.0 / (l.max(0.0) + eps)), eps, Some(sigma_min)))
+            });
+            match solved {
+                Some((z, eps, lmin)) => Direction {
+                    z,
+                    eps: Some(eps),
+                    spectrum: want_spectrum.then(|| spectrum_of(Some(a), lmin)).flatten(),
+                    finite,
+                },
                 None => Direction { z: g.clone(), eps: None, spectrum: None, finite: false },
             }
         }

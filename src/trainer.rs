@@ -3,14 +3,15 @@
 //! returning the records made on the way. It holds no clock, thread, file or terminal: the
 //! CLI and the Web Worker drive it and measure time themselves.
 
-use crate::checkpoint::{matrix_to_rows, Checkpoint, NetworkJson, FORMAT};
+use crate::checkpoint::{matrix_to_rows, Checkpoint, NetworkJson, WarmStartJson, FORMAT};
 use crate::config::{Config, Method, DIVERGENCE_FACTOR};
 use crate::data::{init_student, Dataset};
 use crate::error::Error;
 use crate::metrics;
 use crate::network::{Features, Network};
 use crate::results::{Record, RunResult, Status, Summary};
-use crate::step;
+use crate::damping::WarmStart;
+use crate::step::{self, GnSolver, GnState};
 use nalgebra::{DMatrix, DVector};
 
 /// One training run in progress.
@@ -28,6 +29,8 @@ pub struct Trainer {
     last: Option<Record>,
     /// S and D of the current step, kept between steps so their memory is reused.
     work: Features,
+    /// GN's solver, warm start and fallback count.
+    gn: GnState,
 }
 
 impl Trainer {
@@ -45,6 +48,8 @@ impl Trainer {
     /// Resumes from a checkpoint, using its data and weights as they are. The checkpoint's
     /// config (with the shapes its arrays imply) is the run's config.
     pub fn from_checkpoint(ck: &Checkpoint) -> Result<Trainer, Error> {
+        // A checkpoint built in code never went through `from_json`: check before indexing.
+        ck.check(&serde_json::Value::Object(Default::default()))?;
         let config = ck.resolved_config();
         config.validate()?;
         let d = config.d;
@@ -59,6 +64,9 @@ impl Trainer {
         let mut t = Trainer::assemble(config, data, student, ck.iteration, ck.loss_first, ck.rf_test_loss);
         if t.iteration == 0 && t.rf_test_loss.is_none() {
             t.rf_test_loss = t.refit_test_loss();
+        }
+        if let Some(w) = &ck.gn_warm_start {
+            t.gn.warm = WarmStart { shift: Some(w.shift), vector: Some(DVector::from_column_slice(&w.vector)) };
         }
         Ok(t)
     }
@@ -85,6 +93,7 @@ impl Trainer {
             rf_test_loss,
             last: None,
             work: Features::default(),
+            gn: GnState::default(),
         }
     }
 
@@ -106,6 +115,14 @@ impl Trainer {
     }
     pub fn is_finished(&self) -> bool {
         self.status != Status::Running
+    }
+    /// GN steps whose fast solve could not certify its answer and used the eigendecomposition.
+    pub fn gn_fallbacks(&self) -> u64 {
+        self.gn.fallbacks
+    }
+    /// Chooses how GN finds ε and z ([`GnSolver::Eig`] is the tested reference path).
+    pub fn set_gn_solver(&mut self, solver: GnSolver) {
+        self.gn.solver = solver;
     }
     /// The latest record made, if any.
     pub fn last_record(&self) -> Option<&Record> {
@@ -187,7 +204,7 @@ impl Trainer {
         };
         let g = (&f - &self.data.y_train) / x.nrows() as f64;
         let method = if stop.is_some() { Method::Gd } else { cfg.method };
-        let mut dir = step::direction(method, &g, a.as_ref(), cfg.eps0);
+        let mut dir = step::direction(method, &g, a.as_ref(), cfg.eps0, &mut self.gn, record_due);
         if stop.is_some() && cfg.method == Method::Gn {
             // The last record of a GN run reports GN's damping at the final state too.
             dir.eps = dir.spectrum.map(|s| cfg.eps0.max(s.sigma_min));
@@ -281,6 +298,10 @@ impl Trainer {
             teacher: NetworkJson::from_network(&self.data.teacher),
             student: NetworkJson::from_network(&self.student),
             rf_test_loss: self.rf_test_loss,
+            gn_warm_start: match (&self.gn.warm.shift, &self.gn.warm.vector) {
+                (Some(shift), Some(v)) => Some(WarmStartJson { shift: *shift, vector: v.iter().copied().collect() }),
+                _ => None,
+            },
         }
     }
 }
