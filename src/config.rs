@@ -206,12 +206,14 @@ impl Config {
     }
 
     /// Rough peak memory of a run in bytes: a handful of N×M matrices, the N×N Gram
-    /// matrix and its eigenvectors, and the test set processed in chunks.
+    /// matrix and its factors, and the test set with the fused forward pass's partial outputs.
     pub fn estimated_bytes(&self) -> f64 {
         let (n, m, d) = (self.n as f64, self.m as f64, self.d as f64);
         let nm = 4.0 * n * m; // H, S, D and a scratch copy
         let nn = 5.0 * n * n; // S Sᵀ, D Dᵀ, X Xᵀ+1, A, eigenvectors
-        let test = self.n_test as f64 * (d + 2.0) + crate::metrics::TEST_CHUNK as f64 * m;
+        // The test inputs and labels, and the fused forward pass's partial outputs (two per chunk of units).
+        let chunks = (m / crate::linalg::UNIT_CHUNK as f64).ceil();
+        let test = self.n_test as f64 * (d + 2.0 + 2.0 * chunks);
         8.0 * (nm + nn + test + m * (d + 2.0) * 3.0)
     }
 }

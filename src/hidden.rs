@@ -5,8 +5,10 @@
 //! ```
 //!
 //! fused in one pass, 16 inputs at a time held in registers: h is never written to memory, and
-//! the exponential of SiLU is inlined so the loop vectorises (AVX2 with FMA natively when the
-//! CPU has them, `simd128` in wasm). This is the hot loop of a GD step (N·M entries).
+//! the exponential of SiLU is inlined so the loop vectorises. [`gd_unit`] is a whole GD step
+//! for one unit in the same style (S and D are never stored). The generic code is compiled
+//! once per SIMD level and picked at run time ([`simd_level`]): AVX-512 where the CPU has it,
+//! AVX2 with FMA otherwise, plain x86-64 as the fallback, `simd128` in wasm.
 
 use crate::activation::{MulAdd, Pointwise, ReluFn, Separate, SiluWith, TanhFn};
 use crate::config::Activation;
@@ -24,24 +26,89 @@ pub struct Unit<'a> {
     pub b: f64,
 }
 
+/// The instruction sets the kernels run with on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdLevel {
+    /// x86-64 with AVX-512 (F, VL, DQ) and FMA: 8 doubles per register.
+    Avx512,
+    /// x86-64 with AVX2 and FMA: 4 doubles per register.
+    Avx2Fma,
+    /// Whatever the target guarantees (SSE2 on x86-64; `simd128` in wasm when enabled).
+    Baseline,
+}
+
+/// The best level this CPU supports (checked once).
+pub fn simd_level() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("fma") {
+                SimdLevel::Avx512
+            } else if has!("avx2") && has!("fma") {
+                SimdLevel::Avx2Fma
+            } else {
+                SimdLevel::Baseline
+            }
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    SimdLevel::Baseline
+}
+
+impl std::fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SimdLevel::Avx512 => "AVX-512 + FMA",
+            SimdLevel::Avx2Fma => "AVX2 + FMA",
+            SimdLevel::Baseline if cfg!(target_arch = "wasm32") => "wasm simd128",
+            SimdLevel::Baseline => "baseline (no FMA)",
+        })
+    }
+}
+
+/// Defines `$name`, which runs `$generic::<F>` compiled for the CPU's [`simd_level`]: the
+/// same source for every level, so the path a machine cannot run is the code the others test.
+/// (The wrappers are functions of their own: only code inside a `#[target_feature]` function
+/// is compiled for those features.)
+macro_rules! simd_dispatch {
+    ($(#[$doc:meta])* fn $name:ident($($a:ident: $t:ty),*) => $generic:ident) => {
+        $(#[$doc])*
+        fn $name($($a: $t),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
+                unsafe fn avx512($($a: $t),*) {
+                    $generic::<crate::activation::Fused>($($a),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($a: $t),*) {
+                    $generic::<crate::activation::Fused>($($a),*)
+                }
+                match simd_level() {
+                    // SAFETY: the CPU has the features these functions were compiled for.
+                    SimdLevel::Avx512 => return unsafe { avx512($($a),*) },
+                    SimdLevel::Avx2Fma => return unsafe { avx2($($a),*) },
+                    SimdLevel::Baseline => {}
+                }
+            }
+            $generic::<Separate>($($a),*)
+        }
+    };
+}
+
+simd_dispatch!(fn unit_dispatch(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) => unit_for);
+simd_dispatch!(fn gd_unit_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) => gd_unit_for);
+simd_dispatch!(fn forward_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) => forward_for);
+
 /// s ← σ(X u + b) and, if given, ds ← v · σ'(X u + b) (the unit's column of S and of D).
 pub fn unit(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) {
     assert_eq!(unit.x.len(), s.len() * unit.u.len(), "X must be N×d");
     if let Some((ds, _)) = &ds {
         assert_eq!(ds.len(), s.len());
     }
-    #[cfg(target_arch = "x86_64")]
-    if crate::activation::has_avx2_fma() {
-        // SAFETY: the CPU has the features the function was compiled for.
-        return unsafe { unit_avx2(act, unit, s, ds) };
-    }
-    unit_for::<Separate>(act, unit, s, ds)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn unit_avx2(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) {
-    unit_for::<crate::activation::Fused>(act, unit, s, ds)
+    unit_dispatch(act, unit, s, ds)
 }
 
 #[inline(always)]
@@ -101,6 +168,162 @@ fn block<F: MulAdd, S: Pointwise, const L: usize>(
             }
         }
     }
+}
+
+/// One hidden unit's parameters, updated in place by [`gd_unit`].
+pub struct UnitMut<'a> {
+    /// u_i (d entries).
+    pub u: &'a mut [f64],
+    pub b: &'a mut f64,
+    pub v: &'a mut f64,
+}
+
+/// One GD step for unit i, fused, never storing S or D (DESIGN.md §3 with z = g):
+///
+/// ```text
+/// h = X u_i + b_i,   t = g ⊙ σ'(h)
+/// v_i ← v_i − (λ/M) gᵀσ(h),   u_i ← u_i − (λ/M) v_i Xᵀt,   b_i ← b_i − (λ/M) v_i Σ_n t_n
+/// ```
+///
+/// `t` is scratch of N numbers.
+pub fn gd_unit(act: Activation, x: &[f64], p: UnitMut, g: &[f64], lr: f64, m: usize, t: &mut [f64]) {
+    let n = g.len();
+    assert!(x.len() == n * p.u.len() && t.len() == n, "shapes");
+    gd_unit_dispatch(act, x, p, g, lr / m as f64, t)
+}
+
+#[inline(always)]
+fn gd_unit_for<F: MulAdd>(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) {
+    match act {
+        Activation::Silu => gd_rows::<F, SiluWith<F>>(x, p, g, step, t),
+        Activation::Relu => gd_rows::<F, ReluFn>(x, p, g, step, t),
+        Activation::Tanh => gd_rows::<F, TanhFn>(x, p, g, step, t),
+    }
+}
+
+/// Unit i's share of the outputs, fused: `f += c · σ(X u_i + b_i)` (c = v_i/M for f itself),
+/// and likewise `f' += c' · σ(X u_i + b_i)` for a second last layer if given.
+pub fn forward_unit(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) {
+    assert_eq!(unit.x.len(), f.len() * unit.u.len(), "X must be N×d");
+    forward_dispatch(act, unit, c, f, second)
+}
+
+#[inline(always)]
+fn forward_for<F: MulAdd>(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) {
+    match act {
+        Activation::Silu => forward_rows::<F, SiluWith<F>>(unit, c, f, second),
+        Activation::Relu => forward_rows::<F, ReluFn>(unit, c, f, second),
+        Activation::Tanh => forward_rows::<F, TanhFn>(unit, c, f, second),
+    }
+}
+
+/// Inputs handled together in the fused GD and forward loops.
+const GD_LANES: usize = 8;
+
+/// h = b + Σ_j x_{r+l, j} u_j for the L rows from r.
+#[inline(always)]
+fn pre_activation<F: MulAdd, const L: usize>(x: &[f64], n: usize, r: usize, u: &[f64], b: f64) -> [f64; L] {
+    let mut h = [b; L];
+    for (j, &uj) in u.iter().enumerate() {
+        let xj = &x[j * n + r..j * n + r + L];
+        for l in 0..L {
+            h[l] = F::mul_add(xj[l], uj, h[l]);
+        }
+    }
+    h
+}
+
+#[inline(always)]
+fn forward_rows<F: MulAdd, S: Pointwise>(unit: &Unit, c: f64, f: &mut [f64], mut second: Option<(f64, &mut [f64])>) {
+    let n = f.len();
+    let blocks = n / GD_LANES * GD_LANES;
+    for r in (0..blocks).step_by(GD_LANES) {
+        let h = pre_activation::<F, GD_LANES>(unit.x, n, r, unit.u, unit.b);
+        let s: [f64; GD_LANES] = std::array::from_fn(|l| S::value(h[l]));
+        let fr = lanes(f, r);
+        for l in 0..GD_LANES {
+            fr[l] = F::mul_add(c, s[l], fr[l]);
+        }
+        if let Some((c2, f2)) = second.as_mut() {
+            let fr = lanes(f2, r);
+            for l in 0..GD_LANES {
+                fr[l] = F::mul_add(*c2, s[l], fr[l]);
+            }
+        }
+    }
+    for r in blocks..n {
+        let [h] = pre_activation::<F, 1>(unit.x, n, r, unit.u, unit.b);
+        let s = S::value(h);
+        f[r] = F::mul_add(c, s, f[r]);
+        if let Some((c2, f2)) = second.as_mut() {
+            f2[r] = F::mul_add(*c2, s, f2[r]);
+        }
+    }
+}
+
+/// The [`GD_LANES`] entries of `a` from r, as an array (so the loops over them carry no
+/// bounds checks and vectorise).
+#[inline(always)]
+fn lanes(a: &mut [f64], r: usize) -> &mut [f64; GD_LANES] {
+    (&mut a[r..r + GD_LANES]).try_into().expect("a block of lanes")
+}
+
+/// Σ_r a_r t_r with lane-wise partial sums (a fixed order, so results are reproducible).
+#[inline(always)]
+fn dot<F: MulAdd>(a: &[f64], t: &[f64]) -> f64 {
+    let mut acc = [0.0; GD_LANES];
+    let (ab, tb) = (a.chunks_exact(GD_LANES), t.chunks_exact(GD_LANES));
+    let mut sum = ab.remainder().iter().zip(tb.remainder()).fold(0.0, |s, (x, y)| F::mul_add(*x, *y, s));
+    for (ab, tb) in ab.zip(tb) {
+        for l in 0..GD_LANES {
+            acc[l] = F::mul_add(ab[l], tb[l], acc[l]);
+        }
+    }
+    sum += acc.iter().sum::<f64>();
+    sum
+}
+
+#[inline(always)]
+fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) {
+    let n = g.len();
+    let blocks = n / GD_LANES * GD_LANES;
+    // gᵀσ(h) and t = g ⊙ σ'(h) at the current θ.
+    let mut acc = [0.0; GD_LANES];
+    for r in (0..blocks).step_by(GD_LANES) {
+        let h = pre_activation::<F, GD_LANES>(x, n, r, p.u, *p.b);
+        let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
+        let tr = lanes(t, r);
+        for l in 0..GD_LANES {
+            let (s, ds) = S::value_slope(h[l]);
+            acc[l] = F::mul_add(gr[l], s, acc[l]);
+            tr[l] = gr[l] * ds;
+        }
+    }
+    let mut gs = 0.0;
+    for r in blocks..n {
+        let [h] = pre_activation::<F, 1>(x, n, r, p.u, *p.b);
+        let (s, ds) = S::value_slope(h);
+        gs = F::mul_add(g[r], s, gs);
+        t[r] = g[r] * ds;
+    }
+    gs += acc.iter().sum::<f64>();
+    let v = *p.v;
+    for (j, uj) in p.u.iter_mut().enumerate() {
+        *uj -= step * v * dot::<F>(&x[j * n..(j + 1) * n], t);
+    }
+    let ones_t = {
+        let mut acc = [0.0; GD_LANES];
+        let chunks = t.chunks_exact(GD_LANES);
+        let rest: f64 = chunks.remainder().iter().sum();
+        for c in chunks {
+            for l in 0..GD_LANES {
+                acc[l] += c[l];
+            }
+        }
+        rest + acc.iter().sum::<f64>()
+    };
+    *p.b -= step * v * ones_t;
+    *p.v -= step * gs;
 }
 
 #[cfg(test)]

@@ -51,6 +51,26 @@ where
     }
 }
 
+/// Hidden units per chunk in the fused passes over units: partial results are per chunk and
+/// added in chunk order, so they do not depend on the number of threads.
+pub const UNIT_CHUNK: usize = 128;
+
+/// `f(units)` for the consecutive chunks of [`UNIT_CHUNK`] of `m` units, in parallel natively
+/// and in order in wasm; the results in chunk order.
+pub fn map_unit_chunks<R: Send>(m: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync + Send) -> Vec<R> {
+    let chunks = m.div_ceil(UNIT_CHUNK);
+    let range = move |c: usize| c * UNIT_CHUNK..((c + 1) * UNIT_CHUNK).min(m);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        (0..chunks).into_par_iter().map(|c| f(range(c))).collect()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (0..chunks).map(|c| f(range(c))).collect()
+    }
+}
+
 /// A faer view of a nalgebra matrix (no copy).
 pub fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
     MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols())

@@ -3,12 +3,8 @@
 
 use crate::config::Activation;
 use crate::linalg::SymEig;
-use crate::network::{Features, Network};
+use crate::network::Network;
 use nalgebra::{DMatrix, DVector};
-
-/// Test inputs are pushed through the network this many rows at a time, so a 10 000 × 5000
-/// feature matrix is never held at once.
-pub const TEST_CHUNK: usize = 1000;
 
 /// Relative cut-off on the spectrum of S Sᵀ/M² in the refit's pseudo-inverse.
 pub const REFIT_RCOND: f64 = 1e-10;
@@ -18,35 +14,17 @@ pub fn loss(f: &DVector<f64>, y: &DVector<f64>) -> f64 {
     (f - y).norm_squared() / (2.0 * y.len() as f64)
 }
 
-/// The test loss of `net` and, for each extra last layer in `other_v`, the test loss of the
-/// network with that last layer instead (same U, b), in one pass over the test set.
+/// The test loss of `net` and, if given, of the network with the last layer `other_v` instead
+/// (same U, b), in one fused pass over the test set (the test features are never stored).
 pub fn test_losses(
     net: &Network,
     act: Activation,
     x: &DMatrix<f64>,
     y: &DVector<f64>,
-    other_v: &[&DVector<f64>],
-) -> (f64, Vec<f64>) {
-    let rows = x.nrows();
-    let inv_m = 1.0 / net.m() as f64;
-    let mut sse = 0.0;
-    let mut sse_other = vec![0.0; other_v.len()];
-    let mut start = 0;
-    let mut feat = Features::default(); // one buffer for all chunks
-    while start < rows {
-        let len = TEST_CHUNK.min(rows - start);
-        let xc = x.rows(start, len).into_owned();
-        let yc = y.rows(start, len);
-        net.features_into(act, &xc, false, &mut feat);
-        let s = &feat.s;
-        sse += (net.outputs(s) - yc).norm_squared();
-        for (acc, v) in sse_other.iter_mut().zip(other_v) {
-            *acc += (s * *v * inv_m - yc).norm_squared();
-        }
-        start += len;
-    }
-    let denom = 2.0 * rows as f64;
-    (sse / denom, sse_other.into_iter().map(|s| s / denom).collect())
+    other_v: Option<&DVector<f64>>,
+) -> (f64, Option<f64>) {
+    let (f, f_other) = net.outputs_fused(act, x, other_v);
+    (loss(&f, y), f_other.map(|f| loss(&f, y)))
 }
 
 /// Teacher alignment (0 = every unit points along a teacher unit):

@@ -71,6 +71,57 @@ impl Network {
         });
     }
 
+    /// One GD step on the inputs `x`, fused unit by unit ([`hidden::gd_unit`]):
+    /// θ ← θ − λ Jᵀ g without storing S or D.
+    pub fn gd_step_fused(&mut self, act: Activation, x: &DMatrix<f64>, g: &DVector<f64>, lr: f64) {
+        let (n, m, d) = (x.nrows(), self.m(), self.d());
+        assert_eq!(g.len(), n, "g has one entry per input");
+        let mut ut = self.u.transpose(); // column i is u_i
+        let (xs, g) = (x.as_slice(), g.as_slice());
+        let step = |(u, (b, v)): (&mut [f64], (&mut [f64], &mut [f64]))| {
+            let mut t = vec![0.0; n];
+            for ((u, b), v) in u.chunks_mut(d).zip(b).zip(v) {
+                hidden::gd_unit(act, xs, hidden::UnitMut { u, b, v }, g, lr, m, &mut t);
+            }
+        };
+        let (u, b, v) = (ut.as_mut_slice(), self.b.as_mut_slice(), self.v.as_mut_slice());
+        let c = linalg::UNIT_CHUNK;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            u.par_chunks_mut(c * d).zip(b.par_chunks_mut(c).zip(v.par_chunks_mut(c))).for_each(step);
+        }
+        #[cfg(target_arch = "wasm32")]
+        u.chunks_mut(c * d).zip(b.chunks_mut(c).zip(v.chunks_mut(c))).for_each(step);
+        self.u = ut.transpose();
+    }
+
+    /// f_θ on the rows of `x` and, if given, the outputs with another last layer `other_v`
+    /// instead, fused unit by unit ([`hidden::forward_unit`]): S is never stored.
+    pub fn outputs_fused(&self, act: Activation, x: &DMatrix<f64>, other_v: Option<&DVector<f64>>) -> (DVector<f64>, Option<DVector<f64>>) {
+        let (n, m, d) = (x.nrows(), self.m(), self.d());
+        let ut = self.u.transpose();
+        let inv_m = 1.0 / m as f64;
+        let parts = linalg::map_unit_chunks(m, |units| {
+            let mut f = DVector::zeros(n);
+            let mut f2 = other_v.map(|_| DVector::zeros(n));
+            for i in units {
+                let unit = hidden::Unit { x: x.as_slice(), u: &ut.as_slice()[i * d..(i + 1) * d], b: self.b[i] };
+                let second = other_v.zip(f2.as_mut()).map(|(v2, f2)| (v2[i] * inv_m, f2.as_mut_slice()));
+                hidden::forward_unit(act, &unit, self.v[i] * inv_m, f.as_mut_slice(), second);
+            }
+            (f, f2)
+        });
+        let mut out = (DVector::zeros(n), other_v.map(|_| DVector::zeros(n)));
+        for (f, f2) in parts {
+            out.0 += f;
+            if let (Some(o), Some(p)) = (out.1.as_mut(), f2) {
+                *o += p;
+            }
+        }
+        out
+    }
+
     /// Outputs f = (1/M) S v for features S of this network.
     pub fn outputs(&self, s: &DMatrix<f64>) -> DVector<f64> {
         let mut f = DVector::zeros(s.nrows());

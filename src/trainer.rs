@@ -173,7 +173,46 @@ impl Trainer {
         record
     }
 
+    /// Whether the run stops at θ_k with loss L_k (DESIGN.md §3, "Loop").
+    fn stop_rule(&self, loss: f64, first: f64, k: u64) -> Option<Status> {
+        if !loss.is_finite() || loss > DIVERGENCE_FACTOR * first {
+            Some(Status::Diverged)
+        } else if loss <= self.config.tol * first {
+            Some(Status::Converged)
+        } else if k >= self.config.max_iter {
+            Some(Status::MaxIter)
+        } else {
+            None
+        }
+    }
+
+    /// A GD iteration with no record due, by the fused passes over units (S and D are never
+    /// stored): f and L_k, then θ ← θ − λ Jᵀ g. False when the full path must take this
+    /// iteration (a record is due, or the run stops here).
+    fn gd_fused_iteration(&mut self) -> bool {
+        let cfg = &self.config;
+        let k = self.iteration;
+        if cfg.method != Method::Gd || k.is_multiple_of(cfg.eval_every) {
+            return false;
+        }
+        let x = &self.data.x_train;
+        let (f, _) = self.student.outputs_fused(cfg.activation, x, None);
+        let loss = metrics::loss(&f, &self.data.y_train);
+        let first = *self.loss_first.get_or_insert(loss);
+        if self.stop_rule(loss, first, k).is_some() {
+            return false;
+        }
+        let g = (f - &self.data.y_train) / x.nrows() as f64;
+        let (act, lr) = (cfg.activation, cfg.lr);
+        self.student.gd_step_fused(act, &self.data.x_train, &g, lr);
+        self.iteration += 1;
+        true
+    }
+
     fn iterate_with(&mut self, feat: &mut Features) -> Option<Record> {
+        if self.gd_fused_iteration() {
+            return None;
+        }
         let cfg = &self.config;
         let x = &self.data.x_train;
         self.student.features_into(cfg.activation, x, true, feat);
@@ -182,15 +221,8 @@ impl Trainer {
         let loss = metrics::loss(&f, &self.data.y_train);
         let first = *self.loss_first.get_or_insert(loss);
         let k = self.iteration;
-        let stop = if !loss.is_finite() || loss > DIVERGENCE_FACTOR * first {
-            Some(Status::Diverged)
-        } else if loss <= cfg.tol * first {
-            Some(Status::Converged)
-        } else if k >= cfg.max_iter {
-            Some(Status::MaxIter)
-        } else {
-            None
-        };
+        let stop = self.stop_rule(loss, first, k);
+        let cfg = &self.config;
         let record_due = stop.is_some() || k.is_multiple_of(cfg.eval_every);
 
         // The Gram matrix: always for GN, at record points for GD (for its spectrum).
@@ -225,11 +257,15 @@ impl Trainer {
             let refit = (cfg.refit || stop.is_some())
                 .then(|| metrics::refit_last_layer(&feat.s, ss.as_ref()?, &self.data.y_train))
                 .flatten();
-            let others: Vec<&DVector<f64>> = refit.iter().collect();
-            let (test, refit_test) =
-                metrics::test_losses(&self.student, cfg.activation, &self.data.x_test, &self.data.y_test, &others);
+            let (test, refit_test) = metrics::test_losses(
+                &self.student,
+                cfg.activation,
+                &self.data.x_test,
+                &self.data.y_test,
+                refit.as_ref(),
+            );
             r.test_loss = Some(test);
-            r.refit_test_loss = refit_test.first().copied();
+            r.refit_test_loss = refit_test;
         }
         match stop {
             Some(status) => self.status = status,
@@ -260,9 +296,9 @@ impl Trainer {
             self.config.activation,
             &self.data.x_test,
             &self.data.y_test,
-            &[&v],
+            Some(&v),
         );
-        refit.first().copied()
+        refit
     }
 
     /// The summary of the run so far. `wall_s` comes from the caller's clock.

@@ -216,3 +216,65 @@ fn gn_reaches_tolerance_in_far_fewer_iterations_than_gd() {
         gd.status()
     );
 }
+
+/// The fused GD pass (S and D never stored) against finite differences of L, at sizes that
+/// exercise the kernel's lane blocks and remainders and more than one chunk of units.
+#[test]
+fn fused_gd_step_is_gradient_of_loss() {
+    for act in ACTS {
+        for (n, m) in [(9, 7), (17, 300)] {
+            let cfg = Config { n, m, ..small(act, Method::Gd) };
+            let t = trainer_with_v(cfg);
+            let before = t.student().clone();
+            let x = t.data().x_train.clone();
+            let y = t.data().y_train.clone();
+            let loss = |p: &[f64]| {
+                let f = unflat(p, before.m(), before.d()).predict(act, &x);
+                (f - &y).norm_squared() / (2.0 * x.nrows() as f64)
+            };
+            let theta = flat(&before);
+            let h = 1e-6;
+            let lr = 0.5;
+            let g = (before.predict(act, &x) - &y) / n as f64;
+            let mut after = before.clone();
+            after.gd_step_fused(act, &x, &g, lr);
+            let after = flat(&after);
+            for p in 0..theta.len() {
+                let (mut a, mut b) = (theta.clone(), theta.clone());
+                a[p] += h;
+                b[p] -= h;
+                let expected = -lr * (loss(&a) - loss(&b)) / (2.0 * h);
+                let step = after[p] - theta[p];
+                assert!((step - expected).abs() <= 1e-7 * (1.0 + expected.abs()), "{act:?} n={n} m={m} param {p}: {step} vs {expected}");
+            }
+            // And against the stored-features path to rounding.
+            let feat = before.features(act, &x, true);
+            let delta = step::update(&feat, &x, &g, lr);
+            let mut stored = before.clone();
+            stored.axpy(1.0, &delta);
+            let diff = DVector::from_vec(flat(&stored)) - DVector::from_vec(after.clone());
+            assert!(diff.amax() <= 1e-13 * DVector::from_vec(after).amax(), "{act:?}: fused vs stored {:e}", diff.amax());
+        }
+    }
+}
+
+/// The fused forward pass against S v / M from stored features, for the model's and another
+/// last layer.
+#[test]
+fn fused_outputs_match_stored_features() {
+    for act in ACTS {
+        for (n, m) in [(9, 7), (203, 300)] {
+            let t = trainer_with_v(Config { n, m, ..small(act, Method::Gd) });
+            let net = t.student();
+            let x = &t.data().x_train;
+            let other = DVector::from_fn(m, |i, _| (i as f64 * 0.3).cos());
+            let out = net.outputs_fused(act, x, Some(&other));
+            let out = [out.0, out.1.unwrap()];
+            let s = net.features(act, x, false).s;
+            let f = net.outputs(&s);
+            let f_other = &s * &other / m as f64;
+            assert!((&out[0] - &f).amax() <= 1e-14 * f.amax(), "{act:?} n={n}: f");
+            assert!((&out[1] - &f_other).amax() <= 1e-14 * f_other.amax(), "{act:?} n={n}: other layer");
+        }
+    }
+}

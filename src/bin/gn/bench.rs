@@ -1,9 +1,12 @@
-//! `gn bench`: medians of one GN and one GD iteration at M = 5000 for N = 500 and 2000, and
-//! the Gram matrix's achieved GFLOP/s beside a plain matrix product's, measured in one run.
+//! `gn bench`: per N at M = 5000, medians of one GN and one GD iteration, the Gram matrix's
+//! achieved GFLOP/s beside a plain matrix product's, GN's λ_min + solve (against the full
+//! eigendecomposition it replaces), and the cost of one record, measured in one run; with the
+//! SIMD level the kernels dispatched to and the thread count.
 
 use clap::Args;
+use gauss_newton::damping::{self, WarmStart};
 use gauss_newton::linalg::{self, view, SymEig};
-use gauss_newton::{step, Config, Method, Trainer};
+use gauss_newton::{hidden, step, Config, Method, Trainer};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -26,34 +29,51 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn time(reps: usize, mut f: impl FnMut()) -> f64 {
     f(); // warm-up
-    median((0..reps).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64()
-    }).collect())
+    median(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
-/// A trainer one step past initialisation (so v ≠ 0 and D ≠ 0), recording never again.
-fn trainer(method: Method, n: usize, m: usize) -> Result<Trainer, String> {
-    let cfg = Config { method, n, m, max_iter: u64::MAX, eval_every: u64::MAX, tau0: 1.0, ..Config::default() };
+/// A trainer a few steps past initialisation (so v ≠ 0 and D ≠ 0), recording every
+/// `eval_every` steps.
+fn trainer(method: Method, n: usize, m: usize, eval_every: u64) -> Result<Trainer, String> {
+    let cfg = Config { method, n, m, max_iter: u64::MAX, eval_every, tau0: 1.0, ..Config::default() };
     let mut t = Trainer::new(cfg).map_err(|e| e.to_string())?;
-    t.advance(1);
+    t.advance(3);
     Ok(t)
 }
 
 pub fn main(args: BenchArgs) -> Result<(), String> {
     let reps = args.reps.max(1);
     let m = args.m;
-    println!("gn bench: M = {m}, {reps} timed repetitions each (median), {} threads", rayon_threads());
-    println!("{:>6} {:>12} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}", "N", "GN iter", "GD iter", "Gram", "Gram GF/s", "S·Sᵀ GF/s", "ratio", "eig");
+    println!(
+        "gn bench: M = {m}, τ₀ = 1, {reps} timed repetitions each (median); {} threads; kernels: {}; CPU: {}",
+        rayon_threads(),
+        hidden::simd_level(),
+        cpu_name()
+    );
+    println!(
+        "{:>6} {:>10} {:>10} {:>10} {:>9} {:>9} {:>6} {:>12} {:>10} {:>10}",
+        "N", "GN step", "GD step", "Gram", "Gram GF/s", "GEMM GF/s", "ratio", "λmin+solve", "eig (old)", "GD record"
+    );
     for &n in &args.n {
-        let mut gn = trainer(Method::Gn, n, m)?;
+        let mut gn = trainer(Method::Gn, n, m, u64::MAX)?;
         let t_gn = time(reps, || {
             gn.advance(1);
         });
-        let mut gd = trainer(Method::Gd, n, m)?;
+        let mut gd = trainer(Method::Gd, n, m, u64::MAX)?;
         let t_gd = time(reps.max(25), || {
             gd.advance(1);
+        });
+        let mut gd_rec = trainer(Method::Gd, n, m, 1)?;
+        let t_gd_rec = time(reps, || {
+            gd_rec.advance(1);
         });
         let cfg = gn.config().clone();
         let x = &gn.data().x_train;
@@ -67,26 +87,36 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
             std::hint::black_box(linalg::matmul(view(&feat.s), view(&feat.s).transpose(), 1.0));
         });
         let (a, _) = step::gram(&feat, &kxx);
-        let t_eig = time(reps, || {
+        let f = gn.student().outputs(&feat.s);
+        let g = (f - &gn.data().y_train) / n as f64;
+        // Warm-started as in a run: the state a previous solve leaves.
+        let mut warm = WarmStart::default();
+        damping::solve(&a, &g, cfg.eps0, &mut warm);
+        let t_solve = time(reps, || {
+            let mut w = warm.clone();
+            std::hint::black_box(damping::solve(&a, &g, cfg.eps0, &mut w));
+        });
+        let t_eig = time(reps.min(3), || {
             std::hint::black_box(SymEig::new(&a));
         });
         let (nf, mf) = (n as f64, m as f64);
         // Two symmetric products, each computing one triangle: N(N+1)M flops apiece.
-        let gram_flops = 2.0 * nf * (nf + 1.0) * mf;
-        let plain_flops = 2.0 * nf * nf * mf;
-        let gram_rate = gram_flops / t_gram / 1e9;
-        let plain_rate = plain_flops / t_plain / 1e9;
+        let gram_rate = 2.0 * nf * (nf + 1.0) * mf / t_gram / 1e9;
+        let plain_rate = 2.0 * nf * nf * mf / t_plain / 1e9;
         println!(
-            "{n:>6} {:>10.1}ms {:>10.2}ms {:>10.1}ms {:>12.1} {:>12.1} {:>9.0}% {:>8.1}ms",
+            "{n:>6} {:>8.1}ms {:>8.2}ms {:>8.1}ms {:>9.1} {:>9.1} {:>5.0}% {:>10.1}ms {:>8.1}ms {:>8.1}ms",
             t_gn * 1e3,
             t_gd * 1e3,
             t_gram * 1e3,
             gram_rate,
             plain_rate,
             100.0 * gram_rate / plain_rate,
-            t_eig * 1e3
+            t_solve * 1e3,
+            t_eig * 1e3,
+            (t_gd_rec - t_gd) * 1e3,
         );
     }
+    println!("GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment).");
     Ok(())
 }
 
@@ -95,4 +125,12 @@ fn rayon_threads() -> usize {
         faer::Par::Seq => 1,
         faer::Par::Rayon(n) => n.get(),
     }
+}
+
+/// The CPU's model name (Linux), for the figures' provenance.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }
