@@ -76,6 +76,11 @@ pub fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
     MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols())
 }
 
+/// A faer view of a nalgebra vector as an n×1 matrix (no copy).
+pub fn col_view(v: &nalgebra::DVector<f64>) -> MatRef<'_, f64> {
+    MatRef::from_column_major_slice(v.as_slice(), v.len(), 1)
+}
+
 /// A mutable faer view of a nalgebra matrix (no copy).
 pub fn view_mut(a: &mut DMatrix<f64>) -> MatMut<'_, f64> {
     let (r, c) = a.shape();
@@ -97,13 +102,24 @@ pub fn matmul(lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, alpha: f64) -> DMatrix
 /// α · S Sᵀ for S of shape N×M, computing only the lower triangle (half the flops) and
 /// mirroring it, so the result is a full symmetric N×N matrix.
 pub fn syrk(s: &DMatrix<f64>, alpha: f64) -> DMatrix<f64> {
+    let mut out = syrk_lower(s, alpha, None);
+    mirror_lower(&mut out);
+    out
+}
+
+/// The lower triangle of α · S Sᵀ, into a new matrix or added to the lower triangle of `acc`
+/// (the upper triangle is left as it was).
+pub fn syrk_lower(s: &DMatrix<f64>, alpha: f64, acc: Option<DMatrix<f64>>) -> DMatrix<f64> {
     let n = s.nrows();
-    let mut out = DMatrix::zeros(n, n);
+    let (mut out, accum) = match acc {
+        Some(a) => (a, Accum::Add),
+        None => (DMatrix::zeros(n, n), Accum::Replace),
+    };
     let sv = view(s);
     triangular::matmul(
         view_mut(&mut out),
         BlockStructure::TriangularLower,
-        Accum::Replace,
+        accum,
         sv,
         BlockStructure::Rectangular,
         sv.transpose(),
@@ -111,7 +127,6 @@ pub fn syrk(s: &DMatrix<f64>, alpha: f64) -> DMatrix<f64> {
         alpha,
         par(),
     );
-    mirror_lower(&mut out);
     out
 }
 
@@ -129,8 +144,8 @@ pub fn mirror_lower(a: &mut DMatrix<f64>) {
 pub struct SymEig {
     /// Eigenvalues in nondecreasing order.
     pub values: Vec<f64>,
-    /// Orthonormal eigenvectors, one per column, in the same order.
-    pub vectors: DMatrix<f64>,
+    /// Orthonormal eigenvectors, one per column, in the same order (faer's matrix, not copied).
+    pub vectors: faer::Mat<f64>,
 }
 
 impl SymEig {
@@ -143,8 +158,7 @@ impl SymEig {
         let n = a.nrows();
         let s = evd.S().column_vector();
         let values: Vec<f64> = (0..n).map(|i| s[i]).collect();
-        let mut vectors = DMatrix::zeros(n, n);
-        view_mut(&mut vectors).copy_from(evd.U());
+        let vectors = evd.U().to_owned();
         Some(SymEig { values, vectors })
     }
 
@@ -158,11 +172,16 @@ impl SymEig {
 
     /// Q · diag(w(λ)) · Qᵀ · b: applies a spectral function of A to a vector.
     pub fn apply(&self, b: &nalgebra::DVector<f64>, w: impl Fn(f64) -> f64) -> nalgebra::DVector<f64> {
-        let mut c = self.vectors.tr_mul(b);
+        let n = b.len();
+        let q = self.vectors.as_ref();
+        let mut c = nalgebra::DVector::zeros(n);
+        matmul_into(MatMut::from_column_major_slice_mut(c.as_mut_slice(), n, 1), q.transpose(), col_view(b), 1.0);
         for (ci, &l) in c.iter_mut().zip(&self.values) {
             *ci *= w(l);
         }
-        &self.vectors * c
+        let mut out = nalgebra::DVector::zeros(n);
+        matmul_into(MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, 1), q, col_view(&c), 1.0);
+        out
     }
 }
 

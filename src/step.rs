@@ -54,23 +54,49 @@ pub struct Direction {
 /// A = (1/M²) [ S Sᵀ + (D Dᵀ) ⊙ (X Xᵀ + 1) ]
 /// ```
 ///
-/// `kxx` is X Xᵀ + 1 (constant during a run). Also returns S Sᵀ / M², which the last-layer
-/// refit reuses.
-pub fn gram(feat: &Features, kxx: &DMatrix<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
+/// With `want_ss` it also returns S Sᵀ/M², which the last-layer refit reuses (`None` means
+/// "equal to A": v = 0, so D = 0, the first step). Without, A is built in one N×N buffer:
+/// (D Dᵀ)/M², times X Xᵀ + 1 entry by entry, then S Sᵀ/M² added in place.
+pub fn gram(feat: &Features, x: &DMatrix<f64>, want_ss: bool) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
     let m = feat.s.ncols() as f64;
     let inv_m2 = 1.0 / (m * m);
-    let ss = linalg::syrk(&feat.s, inv_m2);
     let dmat = feat.d.as_ref().expect("the Gram matrix needs D");
-    let a = if dmat.iter().all(|&x| x == 0.0) {
-        // v = 0 (the first step): D = 0 and the second term vanishes.
-        ss.clone()
+    if dmat.iter().all(|&x| x == 0.0) {
+        return (linalg::syrk(&feat.s, inv_m2), None);
+    }
+    let mut a = linalg::syrk_lower(dmat, inv_m2, None);
+    times_kxx_lower(&mut a, x);
+    if want_ss {
+        let ss = linalg::syrk(&feat.s, inv_m2);
+        a += &ss; // lower triangles; the mirror below fixes the upper one
+        linalg::mirror_lower(&mut a);
+        (a, Some(ss))
     } else {
-        let mut dd = linalg::syrk(dmat, inv_m2);
-        dd.component_mul_assign(kxx);
-        dd += &ss;
-        dd
-    };
-    (a, ss)
+        let a = linalg::syrk_lower(&feat.s, inv_m2, Some(a));
+        let mut a = a;
+        linalg::mirror_lower(&mut a);
+        (a, None)
+    }
+}
+
+/// a_ij ← a_ij · (x_i·x_j + 1) on the lower triangle (X Xᵀ + 1 is never stored).
+fn times_kxx_lower(a: &mut DMatrix<f64>, x: &DMatrix<f64>) {
+    let (n, d) = x.shape();
+    let xs = x.as_slice();
+    for j in 0..n {
+        let col = &mut a.as_mut_slice()[j * n..(j + 1) * n];
+        let mut k = vec![1.0; n - j];
+        for c in 0..d {
+            let xc = &xs[c * n..(c + 1) * n];
+            let xjc = xc[j];
+            for (ki, &xi) in k.iter_mut().zip(&xc[j..]) {
+                *ki += xi * xjc;
+            }
+        }
+        for (aij, ki) in col[j..].iter_mut().zip(&k) {
+            *aij *= ki;
+        }
+    }
 }
 
 /// λ_min and λ_max from nondecreasing eigenvalues; λ_min clamped at 0 (A is PSD).

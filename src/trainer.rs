@@ -12,15 +12,13 @@ use crate::network::{Features, Network};
 use crate::results::{Record, RunResult, Status, Summary};
 use crate::damping::WarmStart;
 use crate::step::{self, GnSolver, GnState};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 
 /// One training run in progress.
 pub struct Trainer {
     config: Config,
     data: Dataset,
     student: Network,
-    /// X Xᵀ + 1 on the training inputs (constant during a run).
-    kxx: DMatrix<f64>,
     /// Steps taken so far.
     iteration: u64,
     loss_first: Option<f64>,
@@ -80,13 +78,10 @@ impl Trainer {
         rf_test_loss: Option<f64>,
     ) -> Trainer {
         crate::linalg::init();
-        let mut kxx = &data.x_train * data.x_train.transpose();
-        kxx.add_scalar_mut(1.0);
         Trainer {
             config,
             data,
             student,
-            kxx,
             iteration,
             loss_first,
             status: Status::Running,
@@ -229,14 +224,17 @@ impl Trainer {
         let need_gram = loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
         let (a, ss) = match need_gram {
             true => {
-                let (a, ss) = step::gram(feat, &self.kxx);
-                (Some(a), Some(ss))
+                let want_ss = record_due && (cfg.refit || stop.is_some());
+                let (a, ss) = step::gram(feat, x, want_ss);
+                (Some(a), ss)
             }
             false => (None, None),
         };
         let g = (&f - &self.data.y_train) / x.nrows() as f64;
         let method = if stop.is_some() { Method::Gd } else { cfg.method };
         let mut dir = step::direction(method, &g, a.as_ref(), cfg.eps0, &mut self.gn, record_due);
+        // A is done with: keep only S Sᵀ/M² for the refit (A itself when they are equal).
+        let ss = ss.or(a);
         if stop.is_some() && cfg.method == Method::Gn {
             // The last record of a GN run reports GN's damping at the final state too.
             dir.eps = dir.spectrum.map(|s| cfg.eps0.max(s.sigma_min));

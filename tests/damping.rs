@@ -19,9 +19,7 @@ fn gram_and_gradient(t: &Trainer) -> (DMatrix<f64>, DVector<f64>) {
     let cfg = t.config();
     let x = &t.data().x_train;
     let feat = t.student().features(cfg.activation, x, true);
-    let mut kxx = x * x.transpose();
-    kxx.add_scalar_mut(1.0);
-    let (a, _) = step::gram(&feat, &kxx);
+    let (a, _) = step::gram(&feat, x, false);
     let f = t.student().outputs(&feat.s);
     let g = (f - &t.data().y_train) / x.nrows() as f64;
     (a, g)
@@ -91,9 +89,12 @@ fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
         // At τ₀ = 0.01 the first GN steps solve with A + ε₀I of condition number ~10⁷, where
         // z itself is only defined to ~1e-9 (see the test above): the trajectories then agree to
         // 1e-8; elsewhere to 1e-9.
+        // Near convergence the losses are ~1e-8·L₁, where the last bits of f move them: a
+        // difference of 1e-14·L₁ is allowed on top.
         let tol = if tau0 < 0.1 { 1e-8 } else { 1e-9 };
+        let l1 = rr[0].train_loss;
         for (a, b) in rf.iter().zip(&rr) {
-            let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-300);
+            let rel = |x: f64, y: f64| ((x - y).abs() - 1e-14 * l1).max(0.0) / y.abs().max(1e-300);
             assert!(rel(a.train_loss, b.train_loss) <= tol, "τ₀={tau0} iter {}: train {:e} vs {:e}", a.iter, a.train_loss, b.train_loss);
             let (ta, tb) = (a.test_loss.unwrap(), b.test_loss.unwrap());
             assert!(rel(ta, tb) <= tol, "τ₀={tau0} iter {}: test {ta:e} vs {tb:e}", a.iter);

@@ -118,9 +118,9 @@ fn structured_gram_matches_explicit_j_jt() {
         let x = &t.data().x_train;
         let net = t.student();
         let feat = net.features(act, x, true);
-        let mut kxx = x * x.transpose();
-        kxx.add_scalar_mut(1.0);
-        let (a, ss) = step::gram(&feat, &kxx);
+        let (a, ss) = step::gram(&feat, x, true);
+        assert!(rel_err(&step::gram(&feat, x, false).0, &a) < 1e-14, "{act:?}: A the same with or without S Sᵀ");
+        let ss = ss.expect("v ≠ 0, so S Sᵀ/M² differs from A");
         let j = jacobian_explicit(net, act, x);
         let dense = &j * j.transpose();
         let err = rel_err(&a, &dense);
