@@ -29,6 +29,8 @@ pub struct Trainer {
     work: Features,
     /// GN's solver, warm start and fallback count.
     gn: GnState,
+    /// GD by the fused passes between records ([`Trainer::set_gd_fused`]).
+    gd_fused: bool,
 }
 
 impl Trainer {
@@ -89,6 +91,7 @@ impl Trainer {
             last: None,
             work: Features::default(),
             gn: GnState::default(),
+            gd_fused: cfg!(not(target_arch = "wasm32")),
         }
     }
 
@@ -118,6 +121,11 @@ impl Trainer {
     /// Chooses how GN finds ε and z ([`GnSolver::Eig`] is the tested reference path).
     pub fn set_gn_solver(&mut self, solver: GnSolver) {
         self.gn.solver = solver;
+    }
+    /// GD steps between records by the fused passes (the default natively) or from stored S
+    /// and D (the default in wasm, and the path every record takes).
+    pub fn set_gd_fused(&mut self, fused: bool) {
+        self.gd_fused = fused;
     }
     /// The latest record made, if any.
     pub fn last_record(&self) -> Option<&Record> {
@@ -184,10 +192,14 @@ impl Trainer {
     /// A GD iteration with no record due, by the fused passes over units (S and D are never
     /// stored): f and L_k, then θ ← θ − λ Jᵀ g. False when the full path must take this
     /// iteration (a record is due, or the run stops here).
+    ///
+    /// The fused passes evaluate σ twice per entry to save writing and reading S and D, which
+    /// pays where memory bandwidth is the limit (natively, see `gn bench`); in wasm the
+    /// exponential is the limit and storing S and D is faster, so it is off there.
     fn gd_fused_iteration(&mut self) -> bool {
         let cfg = &self.config;
         let k = self.iteration;
-        if cfg.method != Method::Gd || k.is_multiple_of(cfg.eval_every) {
+        if !self.gd_fused || cfg.method != Method::Gd || k.is_multiple_of(cfg.eval_every) {
             return false;
         }
         let x = &self.data.x_train;

@@ -102,3 +102,23 @@ fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
     }
 }
 
+
+/// GD between records by the fused passes against GD from stored S and D: whole trajectories.
+#[test]
+fn fused_gd_trajectory_matches_the_stored_features_path() {
+    for tau0 in [0.01, 1.0] {
+        let cfg = Config { method: Method::Gd, n: 150, m: 700, max_iter: 400, eval_every: 50, ..config(tau0) };
+        let mut fused = Trainer::new(cfg.clone()).unwrap();
+        let mut stored = Trainer::new(cfg).unwrap();
+        stored.set_gd_fused(false);
+        let (rf, rs) = (fused.run(), stored.run());
+        assert_eq!(rf.len(), rs.len());
+        for (a, b) in rf.iter().zip(&rs) {
+            let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
+            assert!(rel(a.train_loss, b.train_loss) <= 1e-12, "τ₀={tau0} iter {}: {:e} vs {:e}", a.iter, a.train_loss, b.train_loss);
+            assert!(rel(a.test_loss.unwrap(), b.test_loss.unwrap()) <= 1e-12, "τ₀={tau0} iter {}", a.iter);
+        }
+        let diff = (&fused.student().u - &stored.student().u).amax();
+        assert!(diff <= 1e-12 * stored.student().u.amax(), "τ₀={tau0}: U differs by {diff:e}");
+    }
+}
