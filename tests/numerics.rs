@@ -165,6 +165,24 @@ fn gn_step_matches_dense_computation() {
     }
 }
 
+/// ∇L by central differences of L(θ) = (1/2N) Σ (f_θ(x_n) − y_n)², in [`flat`]'s order.
+fn loss_gradient_fd(net: &Network, act: Activation, x: &DMatrix<f64>, y: &DVector<f64>) -> Vec<f64> {
+    let loss = |p: &[f64]| {
+        let f = unflat(p, net.m(), net.d()).predict(act, x);
+        (f - y).norm_squared() / (2.0 * x.nrows() as f64)
+    };
+    let theta = flat(net);
+    let h = 1e-6;
+    (0..theta.len())
+        .map(|p| {
+            let (mut a, mut b) = (theta.clone(), theta.clone());
+            a[p] += h;
+            b[p] -= h;
+            (loss(&a) - loss(&b)) / (2.0 * h)
+        })
+        .collect()
+}
+
 /// GD is θ − λ ∇L; ∇L = Jᵀ (f − y)/N, checked against finite differences of L itself.
 #[test]
 fn gd_step_is_gradient_of_loss() {
@@ -175,21 +193,8 @@ fn gd_step_is_gradient_of_loss() {
         let before = t.student().clone();
         let x = t.data().x_train.clone();
         let y = t.data().y_train.clone();
-        let loss = |p: &[f64]| {
-            let f = unflat(p, before.m(), before.d()).predict(act, &x);
-            (f - &y).norm_squared() / (2.0 * x.nrows() as f64)
-        };
         let theta = flat(&before);
-        let h = 1e-6;
-        let grad: Vec<f64> = (0..theta.len())
-            .map(|p| {
-                let mut a = theta.clone();
-                let mut b = theta.clone();
-                a[p] += h;
-                b[p] -= h;
-                (loss(&a) - loss(&b)) / (2.0 * h)
-            })
-            .collect();
+        let grad = loss_gradient_fd(&before, act, &x, &y);
         t.advance(1);
         let after = flat(t.student());
         for p in 0..theta.len() {
@@ -228,22 +233,15 @@ fn fused_gd_step_is_gradient_of_loss() {
             let before = t.student().clone();
             let x = t.data().x_train.clone();
             let y = t.data().y_train.clone();
-            let loss = |p: &[f64]| {
-                let f = unflat(p, before.m(), before.d()).predict(act, &x);
-                (f - &y).norm_squared() / (2.0 * x.nrows() as f64)
-            };
             let theta = flat(&before);
-            let h = 1e-6;
+            let grad = loss_gradient_fd(&before, act, &x, &y);
             let lr = 0.5;
             let g = (before.predict(act, &x) - &y) / n as f64;
             let mut after = before.clone();
             after.gd_step_fused(act, &x, &g, lr);
             let after = flat(&after);
             for p in 0..theta.len() {
-                let (mut a, mut b) = (theta.clone(), theta.clone());
-                a[p] += h;
-                b[p] -= h;
-                let expected = -lr * (loss(&a) - loss(&b)) / (2.0 * h);
+                let expected = -lr * grad[p];
                 let step = after[p] - theta[p];
                 assert!((step - expected).abs() <= 1e-7 * (1.0 + expected.abs()), "{act:?} n={n} m={m} param {p}: {step} vs {expected}");
             }
