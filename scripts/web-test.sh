@@ -17,7 +17,7 @@ echo "== web-test: wasm-bindgen tests in headless Chromium (main thread and dedi
 timeout 1800 wasm-pack test --headless --chrome --release -- --test web --test web_worker
 
 echo "== web-test: end-to-end test of the page"
-SKIP_INSTALL=1 scripts/web-build.sh
+SKIP_INSTALL=1 scripts/web-build.sh --dist
 # The native speed comparison uses the release CLI (already built by the main test run if any).
 [[ -x target/release/gn ]] || timeout 1200 cargo build --release --bin gn
-timeout 660 node tests/e2e/e2e.mjs
+timeout 960 node tests/e2e/e2e.mjs

@@ -18,7 +18,8 @@
 //! Field values from the page may be numbers or the strings typed into inputs; they are parsed
 //! here, so "abc", "" or "2.5" for N give the same readable message everywhere.
 
-use crate::config::{Activation, Config, FieldError, Method, PAPER_N, PAPER_TAU0};
+use crate::config::{Activation, Config, FieldError, Method, MAX_SAFE_INTEGER, PAPER_N, PAPER_TAU0};
+use crate::picture;
 use crate::results::{records_csv, Record};
 use crate::trainer::Trainer;
 use serde::Serialize;
@@ -43,6 +44,29 @@ pub const RECORD_KEYS: [&str; 10] = [
     "refit_test_loss",
     "elapsed_s",
 ];
+
+/// The columns of [`Run::records_packed`]: the record's keys, then the flow time t = λ·k
+/// (DESIGN.md §3), the page's other time axis.
+pub const PACKED_KEYS: [&str; 11] = [
+    "iter",
+    "train_loss",
+    "test_loss",
+    "sigma_min",
+    "sigma_max",
+    "eps",
+    "step_norm",
+    "alignment",
+    "refit_test_loss",
+    "elapsed_s",
+    "flow_time",
+];
+
+/// The learned-function picture: this many points on the line x(s) = s·ŵ*_1, s ∈ [−3, 3].
+const LINE_POINTS: usize = 201;
+const LINE_S_MAX: f64 = 3.0;
+/// The hidden-units picture's summary counts units within this angle (degrees) of a teacher
+/// direction.
+const NEAR_DEG: f64 = 10.0;
 
 /// The page's form defaults: sizes suited to a browser tab (the CLI's are the paper's).
 const BROWSER_N: usize = 200;
@@ -93,12 +117,15 @@ fn now_ms() -> f64 {
 }
 
 /// Plain JS objects with `null` for absent values (never `undefined`), so every documented
-/// key is present.
+/// key is present. Never panics: a value JS cannot hold (none should reach here: integer
+/// fields are capped at 2^53 − 1 by [`Config::problems`]) becomes a JS `Error` object.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     let ser = serde_wasm_bindgen::Serializer::new()
         .serialize_missing_as_null(true)
         .serialize_maps_as_objects(true);
-    value.serialize(&ser).expect("plain data always converts to JS")
+    value
+        .serialize(&ser)
+        .unwrap_or_else(|e| js_sys::Error::new(&format!("a value could not be converted for the page: {e}")).into())
 }
 
 /// A JS `Error` with the given message and, if any, a `problems` array of `{field, message}`.
@@ -144,8 +171,12 @@ fn parse_f64(field: &str, v: &Value) -> Result<f64, FieldError> {
 }
 
 /// A whole number ≥ 0 from a JS number or a typed string ("1e4" is fine, "2.5" is not).
+/// Values above 2^53 − 1 parse here and are refused, naming the range, by [`Config::problems`].
 fn parse_u64(field: &str, v: &Value) -> Result<u64, FieldError> {
-    let bad = || FieldError::new(field, format!("must be a whole number, got {}", shown(v)));
+    let bad = || {
+        let range = format!("0..={MAX_SAFE_INTEGER} (2^53 - 1)");
+        FieldError::new(field, format!("must be a whole number in {range}, got {}", shown(v)))
+    };
     if let Value::String(s) = v {
         if let Ok(k) = s.trim().parse::<u64>() {
             return Ok(k);
@@ -166,7 +197,9 @@ fn parse_u64(field: &str, v: &Value) -> Result<u64, FieldError> {
 
 fn parse_usize(field: &str, v: &Value) -> Result<usize, FieldError> {
     parse_u64(field, v).and_then(|k| {
-        usize::try_from(k).map_err(|_| FieldError::new(field, format!("is too large, got {k}")))
+        usize::try_from(k).map_err(|_| {
+            FieldError::new(field, format!("must be a whole number in 0..={}, got {k}", usize::MAX))
+        })
     })
 }
 
@@ -378,6 +411,9 @@ struct Preset {
     description: &'static str,
     /// Form values the preset sets (others keep their current value).
     values: Map<String, Value>,
+    /// For a preset whose GD step is not the paper's: the label and form values of the same
+    /// preset with the paper's λ = 10 for GD (over the same flow time).
+    paper_step: Option<(&'static str, Map<String, Value>)>,
 }
 
 #[derive(Serialize)]
@@ -436,25 +472,37 @@ pub fn page_spec() -> JsValue {
                 ("eval_every_gd", json!(50)),
                 ("refit", json!(false)),
             ]),
+            paper_step: None,
         },
         Preset {
             id: "feature",
             label: "Feature-learning regime",
-            description: "Small initial weights (τ₀ = 0.01): GN fits the training set in a few \
-                          hundred steps, GD needs thousands, yet GD's solution generalizes better \
-                          and its hidden units align with the teacher's.",
+            description: "Small initial weights (τ₀ = 0.01): GN fits the training set in under \
+                          200 steps, yet GD's solution generalizes better and its hidden units \
+                          gather on the teacher's directions. GD takes λ = 30, its flow-equivalent \
+                          step here: measured natively (M = 1000, N = 200, seed 1, records every \
+                          t = 300 up to flow time t = λ·k = 60 000), λ = 30's train and test losses \
+                          stay within 0.7 % of λ = 10's at equal t, except in the fast drop off the \
+                          initial plateau (t ≈ 6000, where the loss falls tenfold within Δt ≈ 1500 \
+                          and a small shift in time moves it by 12 %; no λ ≥ 20 stays within 1 % \
+                          there). λ = 50 is off by 1.4 %, λ = 100 by 3.3 % (25 % and 63 % in the \
+                          drop). At t = 60 000 (2000 steps) GD's test loss is 8.2e-3, GN's 8.8e-3.",
             values: form(&[
                 ("method", json!("both")),
                 ("tau0", json!(0.01)),
                 ("n", json!(BROWSER_N)),
                 ("m", json!(BROWSER_M)),
                 ("lr_gn", json!(10.0)),
-                ("lr_gd", json!(10.0)),
-                ("max_iter", json!(10000)),
+                ("lr_gd", json!(30.0)),
+                ("max_iter", json!(2000)),
                 ("eval_every_gn", json!(5)),
-                ("eval_every_gd", json!(100)),
+                ("eval_every_gd", json!(40)),
                 ("refit", json!(false)),
             ]),
+            paper_step: Some((
+                "GD with the paper's step λ = 10 (6000 steps, the same flow time)",
+                form(&[("lr_gd", json!(10.0)), ("max_iter", json!(6000)), ("eval_every_gd", json!(100))]),
+            )),
         },
         Preset {
             id: "hidden",
@@ -472,6 +520,7 @@ pub fn page_spec() -> JsValue {
                 ("eval_every_gn", json!(20)),
                 ("refit", json!(true)),
             ]),
+            paper_step: None,
         },
     ];
     to_js(&PageSpec {
@@ -481,15 +530,16 @@ pub fn page_spec() -> JsValue {
         n_grid: PAPER_N.to_vec(),
         m_grid: vec![500, 1000, 2000, 5000],
         presets,
-        record_keys: RECORD_KEYS.to_vec(),
+        record_keys: PACKED_KEYS.to_vec(),
         memory_budget_bytes: BROWSER_MEMORY_BUDGET,
     })
 }
 
-/// The keys of a record, in the CSV's column order.
+/// The columns of [`Run::records_packed`]: a record's keys in the CSV's column order, then
+/// `flow_time`.
 #[wasm_bindgen]
 pub fn record_keys() -> js_sys::Array {
-    RECORD_KEYS.iter().map(|k| JsValue::from_str(k)).collect()
+    PACKED_KEYS.iter().map(|k| JsValue::from_str(k)).collect()
 }
 
 /// A fresh random seed (1 ..= 2³²−1) from the browser's `crypto.getRandomValues`.
@@ -530,6 +580,8 @@ struct Progress<'a> {
     records: usize,
     last: Option<&'a Record>,
     rf_test_loss: Option<f64>,
+    /// Seconds spent computing the pictures ([`Run::picture`]) so far.
+    picture_s: f64,
 }
 
 /// One training run, owned by Rust; JS steps it and reads what it made.
@@ -542,6 +594,11 @@ pub struct Run {
     setup_s: f64,
     /// (steps, seconds) of recent work, for the speed estimate.
     recent: std::collections::VecDeque<(u64, f64)>,
+    /// The learned-function picture's line: positions s and inputs x(s), one per row.
+    line_s: Vec<f64>,
+    line_x: nalgebra::DMatrix<f64>,
+    /// Seconds spent in [`Run::picture`].
+    picture_s: f64,
 }
 
 impl Run {
@@ -554,8 +611,19 @@ impl Run {
             };
             js_error(&e.to_string(), &problems)
         })?;
+        let (line_s, line_x) = picture::line_inputs(&trainer.data().teacher.u, LINE_POINTS, LINE_S_MAX);
         let setup_s = (now_ms() - t0) / 1e3;
-        Ok(Run { config, trainer, records: Vec::new(), compute_s: 0.0, setup_s, recent: Default::default() })
+        Ok(Run {
+            config,
+            trainer,
+            records: Vec::new(),
+            compute_s: 0.0,
+            setup_s,
+            recent: Default::default(),
+            line_s,
+            line_x,
+            picture_s: 0.0,
+        })
     }
 
     /// One call of the core's `advance`, timed; its records get `elapsed_s`.
@@ -661,11 +729,11 @@ impl Run {
     }
 
     /// Records from index `start` on, packed row by row into one `Float64Array` of
-    /// `RECORD_KEYS.length` columns (NaN where a value is absent): cheap to post to the page.
+    /// `PACKED_KEYS.length` columns (NaN where a value is absent): cheap to post to the page.
     #[wasm_bindgen(js_name = recordsPacked)]
     pub fn records_packed(&self, start: usize) -> js_sys::Float64Array {
         let rows = self.records_from(start);
-        let mut out = Vec::with_capacity(rows.len() * RECORD_KEYS.len());
+        let mut out = Vec::with_capacity(rows.len() * PACKED_KEYS.len());
         let nan = f64::NAN;
         for r in rows {
             out.extend_from_slice(&[
@@ -679,6 +747,7 @@ impl Run {
                 r.alignment.unwrap_or(nan),
                 r.refit_test_loss.unwrap_or(nan),
                 r.elapsed_s.unwrap_or(nan),
+                r.iter as f64 * self.config.lr,
             ]);
         }
         js_sys::Float64Array::from(out.as_slice())
@@ -705,6 +774,7 @@ impl Run {
             records: self.records.len(),
             last: self.records.last(),
             rf_test_loss: self.trainer.summary(None).rf_test_loss,
+            picture_s: self.picture_s,
         })
     }
 
@@ -732,6 +802,43 @@ impl Run {
     pub fn reset(&mut self) -> Result<(), JsValue> {
         *self = Run::build(self.config.clone())?;
         Ok(())
+    }
+
+    /// The pictures of what the network has learned now ([`crate::picture`]), as
+    /// `{units, near_units, near_share, line}`: `units` packs (angle in degrees to the nearest
+    /// teacher direction, share M·p_i) per hidden unit into a `Float64Array` of 2M numbers;
+    /// `near_units` counts the units within 10° of a teacher direction and `near_share` is
+    /// their fraction of Σ‖u_i‖²; `line` holds the student's outputs on the points of
+    /// [`Run::line`]. Its compute time is added to `picture_s` of [`Run::progress`].
+    pub fn picture(&mut self) -> JsValue {
+        let t0 = now_ms();
+        let student = self.trainer.student();
+        let (angles, shares) = picture::unit_points(&student.u, &self.trainer.data().teacher.u);
+        let (near_units, near_share) = picture::near_teacher(&angles, &shares, NEAR_DEG);
+        let units: Vec<f64> = angles.iter().zip(&shares).flat_map(|(a, p)| [*a, *p]).collect();
+        let line = picture::line_outputs(student, self.config.activation, &self.line_x);
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
+        let _ = set("units", js_sys::Float64Array::from(units.as_slice()).into());
+        let _ = set("near_units", JsValue::from_f64(near_units as f64));
+        let _ = set("near_share", JsValue::from_f64(near_share));
+        let _ = set("line", js_sys::Float64Array::from(line.as_slice()).into());
+        self.picture_s += (now_ms() - t0) / 1e3;
+        out.into()
+    }
+
+    /// The learned-function picture's fixed part, `{s, teacher, near_deg}`: the positions s
+    /// on the line x(s) = s·ŵ*_1 (ŵ*_1 the teacher's first unit direction) and the teacher's
+    /// outputs there (`Float64Array`s), and the angle [`Run::picture`] counts as near.
+    pub fn line(&self) -> JsValue {
+        let data = self.trainer.data();
+        let teacher = picture::line_outputs(&data.teacher, self.config.activation, &self.line_x);
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
+        let _ = set("s", js_sys::Float64Array::from(self.line_s.as_slice()).into());
+        let _ = set("teacher", js_sys::Float64Array::from(teacher.as_slice()).into());
+        let _ = set("near_deg", JsValue::from_f64(NEAR_DEG));
+        out.into()
     }
 
     /// Estimated peak memory of this run, in bytes.
