@@ -495,8 +495,8 @@ pub fn page_spec() -> JsValue {
                 ("lr_gn", json!(10.0)),
                 ("lr_gd", json!(30.0)),
                 ("max_iter", json!(2000)),
-                ("eval_every_gn", json!(5)),
-                ("eval_every_gd", json!(40)),
+                ("eval_every_gn", json!(10)),
+                ("eval_every_gd", json!(50)),
                 ("refit", json!(false)),
             ]),
             paper_step: Some((

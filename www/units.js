@@ -8,7 +8,7 @@
 import { fmt, ticks } from './plot.js';
 
 const FONT = '11px system-ui, "DejaVu Sans", sans-serif';
-const MARGIN = { left: 46, right: 10, top: 10, bottom: 34 };
+const MARGIN = { left: 46, right: 18, top: 10, bottom: 34 };
 const START = '#9a9a9a';
 
 export class UnitsPlot {

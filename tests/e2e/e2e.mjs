@@ -238,19 +238,19 @@ async function main() {
       // [query, field whose message must show (form = under the form), the message's pattern, fix]
       const small = 'method=gn&n=40&m=60&max_iter=30&eval_every_gn=5&tau0=0.5';
       const cases = [
-        ['seed=18446744073709551615', 'seed', /0\.\.=9007199254740991/, { seed: 1 }],
-        ['max_iter=1e400', 'max_iter', /9007199254740991/, { max_iter: 30 }],
-        ['eval_every_gn=9007199254740993', 'eval_every_gn', /1\.\.=9007199254740991/, { eval_every_gn: 5 }],
-        ['n=NaN', 'n', /whole number/, { n: 40 }],
-        ['tau0=NaN', 'tau0', /finite number > 0, got NaN/, { tau0: 0.5 }],
-        ['m=-5', 'm', /whole number in 0\.\./, { m: 60 }],
-        ['seed=-1', 'seed', /whole number in 0\.\./, { seed: 1 }],
-        ['n=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E', 'n', /<img src=x onerror=/, { n: 40 }],
-        ['lr_gn=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E', 'lr_gn', /must be a number/, { lr_gn: 10 }],
-        ['method=%3Cb%3Ex%3C%2Fb%3E', 'method', /must be gn, gd or both/, { method: 'gn' }],
-        ['lr_gn=', 'lr_gn', /must be a number, got ""/, { lr_gn: 10 }],
-        ['n=&m=', 'n', /whole number/, { n: 40, m: 60 }],
-        ['bogus=1&%3Cimg%20src%3Dx%3E=2&xaxis=%3Cb%3E', 'form', /“bogus” is not a setting/, null],
+        ['seed=18446744073709551615', 'seed', /0\.\.=9007199254740991/i, { seed: 1 }],
+        ['max_iter=1e400', 'max_iter', /9007199254740991/i, { max_iter: 30 }],
+        ['eval_every_gn=9007199254740993', 'eval_every_gn', /1\.\.=9007199254740991/i, { eval_every_gn: 5 }],
+        ['n=NaN', 'n', /whole number/i, { n: 40 }],
+        ['tau0=NaN', 'tau0', /finite number > 0, got NaN/i, { tau0: 0.5 }],
+        ['m=-5', 'm', /whole number in 0\.\./i, { m: 60 }],
+        ['seed=-1', 'seed', /whole number in 0\.\./i, { seed: 1 }],
+        ['n=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E', 'n', /<img src=x onerror=/i, { n: 40 }],
+        ['lr_gn=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E', 'lr_gn', /must be a number/i, { lr_gn: 10 }],
+        ['method=%3Cb%3Ex%3C%2Fb%3E', 'method', /must be gn, gd or both/i, { method: 'gn' }],
+        ['lr_gn=', 'lr_gn', /must be a number, got ""/i, { lr_gn: 10 }],
+        ['n=&m=', 'n', /whole number/i, { n: 40, m: 60 }],
+        ['bogus=1&%3Cimg%20src%3Dx%3E=2&xaxis=%3Cb%3E', 'form', /“bogus” is not a setting/i, null],
       ];
       const seen = [];
       for (const [bad, field, pattern, fix] of cases) {
@@ -258,28 +258,32 @@ async function main() {
         const errs = [];
         p.on('pageerror', (e) => errs.push(e.message));
         p.on('console', (m) => m.type() === 'error' && errs.push(m.text()));
-        await p.goto(`${base}?${small}&${bad}`);
-        await p.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
-        const msg = await p.textContent(`.field-msg[data-for="${field}"]`);
-        assert(pattern.test(msg), `${bad}: message under ${field}: “${msg}”`);
-        assert(!(await p.evaluate(() => window.__pwned)) && (await p.locator('form img, .field-msg img, .field-msg script').count()) === 0, `${bad}: markup ran`);
-        if (fix) {
-          assert(await p.isDisabled('#run'), `${bad}: Run is disabled`);
-          for (const [k, v] of Object.entries(fix)) {
-            if (k === 'method') await p.click(`.segmented label:has(input[value="${v}"])`);
-            else await setField(p, k, v);
+        try {
+          await p.goto(`${base}?${small}&${bad}`);
+          await p.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+          const msg = await p.textContent(`.field-msg[data-for="${field}"]`);
+          assert(pattern.test(msg), `${bad}: message under ${field}: “${msg}”`);
+          assert(!(await p.evaluate(() => window.__pwned)) && (await p.locator('form img, .field-msg img, .field-msg script').count()) === 0, `${bad}: markup ran`);
+          if (fix) {
+            assert(await p.isDisabled('#run'), `${bad}: Run is disabled`);
+            for (const [k, v] of Object.entries(fix)) {
+              if (k === 'method') await p.click(`.segmented label:has(input[value="${v}"])`);
+              else await setField(p, k, v);
+            }
           }
+          assert(await p.isEnabled('#run'), `${bad}: Run enabled after the fix (${await p.textContent('.field-msg[data-for=form]')})`);
+          await p.click('#run');
+          await until(async () => (await cards(p)).gn.iteration >= 1, `${bad}: the run to advance after the fix`, 30_000);
+          assert(errs.length === 0, `${bad}: ${errs.join(' | ')}`);
+          seen.push(`${field}: “${msg.slice(0, 70)}”`);
+        } finally {
+          await p.close();
         }
-        assert(await p.isEnabled('#run'), `${bad}: Run enabled after the fix (${await p.textContent('.field-msg[data-for=form]')})`);
-        await p.click('#run');
-        await until(async () => (await cards(p)).gn.iteration >= 1, `${bad}: the run to advance after the fix`, 30_000);
-        assert(errs.length === 0, `${bad}: ${errs.join(' | ')}`);
-        seen.push(`${field}: “${msg.slice(0, 70)}”`);
-        await p.close();
       }
       return `${cases.length} links; e.g. ${seen[0]}`;
     });
 
+    await page.bringToFront(); // a page in the background gets (almost) no animation frames
     await check('GN and GD run side by side: both status lines advance and the plots draw', async () => {
       await page.click('.chips[data-for=tau0] .chip:text-is("0.1")');
       // A small GN step keeps GN from converging while the next checks pause, step and stop it.
