@@ -514,6 +514,21 @@ async function main() {
       assert(ink['units-gn'].gn > 50 && ink['units-gd'].gd > 50 && ink['plot-function'].gn > 20 && ink['plot-function'].gd > 20, `picture ink ${JSON.stringify(ink)}`);
       const text = await page.getAttribute('#units-gd canvas', 'aria-label');
       assert(/units within 10° of a teacher direction/.test(text), `aria-label: ${text}`);
+      // Hovering the units picture names the unit under the pointer.
+      const box = await page.locator('#units-gd canvas').boundingBox();
+      let tip = '';
+      for (let fx = 0.08; fx < 0.9 && !tip; fx += 0.04) {
+        for (const fy of [0.2, 0.35, 0.5, 0.65]) {
+          await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+          await page.waitForTimeout(40);
+          if (await page.isVisible('#units-gd .plot-tip')) {
+            tip = await page.textContent('#units-gd .plot-tip');
+            break;
+          }
+        }
+      }
+      assert(/unit \d+ .*° from a teacher direction, share/.test(tip), `units readout: ${tip}`);
+      await page.mouse.move(5, 5);
       await page.locator('.pictures').screenshot({ path: path.join(ROOT, 'target/e2e-pictures-feature.png') });
       await page.screenshot({ path: path.join(ROOT, 'target/e2e-screenshot.png'), fullPage: true });
       return `${thesis.seconds.toFixed(1)} s; test loss GN ${thesis.gnTest.toExponential(2)}, GD ${thesis.gdTest.toExponential(2)}; weight within 10° of the teacher: GN ${(100 * thesis.near.gn).toFixed(0)} %, GD ${(100 * thesis.near.gd).toFixed(0)} %`;
@@ -522,6 +537,9 @@ async function main() {
     console.log(`pictures: share of a worker's time spent on the pictures at M = 1000: GN ${(100 * thesis.pictureShare?.gn).toFixed(2)} %, GD ${(100 * thesis.pictureShare?.gd).toFixed(2)} % (target <= 10 %)`);
 
     await check('kernel-regime preset: the units stay where they started, unlike the feature-learning regime', async () => {
+      // The paper's step is one click away (same flow time: 3× the steps).
+      await page.click('#paper-step');
+      assert((await page.inputValue('#lr_gd')) === '10' && (await page.inputValue('#max_iter')) === '6000', 'the paper\'s step');
       await page.click('.preset[data-preset=kernel]');
       await page.click('#run');
       await until(async () => {

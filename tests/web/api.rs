@@ -322,3 +322,14 @@ fn the_pictures_have_one_point_per_unit_and_one_output_per_line_point() {
     assert!(student.iter().any(|y| *y != 0.0), "GD moved the outputs");
     assert!(json_of(&run.progress())["picture_s"].as_f64().unwrap() >= 0.0);
 }
+
+#[wasm_bindgen_test]
+fn the_papers_width_fits_a_tab_up_to_n_200() {
+    let mut form = json_of(&get(&page_spec(), "defaults"));
+    for n in [100, 200] {
+        form["n"] = json!(n);
+        form["m"] = json!(5000);
+        let check = json_of(&check_form(js(form.clone())));
+        assert_eq!(check["ok"], true, "M = 5000, N = {n}: {check}");
+    }
+}
