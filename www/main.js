@@ -75,6 +75,7 @@ class RunView {
     this.line = null; // {s, teacher}: the learned-function picture's line
     this.picture = null; // the latest Run.picture(): {units, near_units, near_share, line}
     this.startPicture = null; // the first one (iteration 0)
+    this.version = 0; // bumped when records or a picture arrive: the plots redraw only then
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => this.fail(`the worker failed: ${e.message || 'could not load'}`);
@@ -95,7 +96,7 @@ class RunView {
       case 'progress':
       case 'done':
         this.append(msg.packed);
-        if (msg.picture) this.picture = msg.picture;
+        if (msg.picture) (this.picture = msg.picture), this.version++;
         this.progress = msg.progress;
         if (msg.type === 'done') {
           this.summary = msg.summary;
@@ -125,7 +126,8 @@ class RunView {
 
   /** Appends packed rows (keys in spec.record_keys order) to the columns. */
   append(packed) {
-    if (!packed) return;
+    if (!packed || !packed.length) return;
+    this.version++;
     const keys = spec.record_keys, K = keys.length;
     for (let r = 0; r < packed.length / K; r++) {
       for (let j = 0; j < K; j++) this.data[keys[j]].push(packed[r * K + j]);
@@ -206,7 +208,7 @@ function onFormChange() {
   history.replaceState(null, '', `?${controls.toQuery(viewKeys())}`);
   $('#link-out').hidden = true;
   renderControls();
-  if (!runs.length) showCards();
+  if (!runs.length) showCards(), redrawAll();
 }
 
 function xaxis() {
@@ -472,7 +474,8 @@ function redrawPictures() {
     fig.hidden = runs.length ? !run : !methodsInForm().includes(m);
     unitPlots[m].set(run?.startPicture?.units ?? null, run?.picture?.units ?? null);
     const text = run ? unitsText(run) : 'Press Run to start.';
-    fig.querySelector('.units-text').textContent = text;
+    const el = fig.querySelector('.units-text');
+    if (el.textContent !== text) el.textContent = text;
     unitPlots[m].canvas.setAttribute('aria-label', `Hidden units picture. ${text}`);
   }
   const withLine = runs.filter((r) => r.line);
@@ -493,7 +496,14 @@ function redrawPictures() {
     : 'Learned function: no run yet.');
 }
 
+// What the plots last drew: runs, their data versions and the axes. Status updates that bring
+// no new records (most of them) then cost no canvas redraw.
+let drawn = '';
+
 function redrawAll() {
+  const key = [...runs.map((r) => `${r.method}${r.version}`), runs.length ? '' : methodsInForm().join(), timeAxis(), xaxis()].join('|');
+  if (key === drawn) return;
+  drawn = key;
   redrawPictures();
   for (const p of plots) {
     const series = runs.flatMap((r) => p.def.series(r, r.data, NAME[r.method], COLOR[r.method]));

@@ -517,10 +517,12 @@ async function main() {
       // Hovering the units picture names the unit under the pointer.
       const box = await page.locator('#units-gd canvas').boundingBox();
       let tip = '';
-      for (let fx = 0.08; fx < 0.9 && !tip; fx += 0.04) {
-        for (const fy of [0.2, 0.35, 0.5, 0.65]) {
+      // Where the units started (75° at the average share), a dense cloud: a dot is within reach.
+      for (const fx of [0.64, 0.68, 0.6, 0.72, 0.56, 0.76]) {
+        if (tip) break;
+        for (const fy of [0.32, 0.28, 0.36, 0.24, 0.4]) {
           await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
-          await page.waitForTimeout(40);
+          await page.waitForTimeout(150);
           if (await page.isVisible('#units-gd .plot-tip')) {
             tip = await page.textContent('#units-gd .plot-tip');
             break;
