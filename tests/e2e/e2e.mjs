@@ -487,6 +487,7 @@ async function main() {
 
     const thesis = {};
     await check('feature-learning preset: from Run to both cards final (GN converged, GD\'s test loss below GN\'s)', async () => {
+      await page.bringToFront(); // pages opened by earlier checks leave it in the background, without animation frames
       await page.goto(base);
       await page.waitForSelector('body[data-ready=true]');
       await page.click('.preset[data-preset=feature]');
