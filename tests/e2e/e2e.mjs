@@ -516,6 +516,7 @@ async function main() {
       const text = await page.getAttribute('#units-gd canvas', 'aria-label');
       assert(/units within 10° of a teacher direction/.test(text), `aria-label: ${text}`);
       // Hovering the units picture names the unit under the pointer.
+      await page.locator('#units-gd canvas').scrollIntoViewIfNeeded();
       const box = await page.locator('#units-gd canvas').boundingBox();
       let tip = '';
       // Where the units started (75° at the average share), a dense cloud: a dot is within reach.
