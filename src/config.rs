@@ -133,6 +133,9 @@ pub const MAX_N: usize = 100_000;
 pub const MAX_M: usize = 1_000_000;
 pub const MAX_D: usize = 10_000;
 pub const MAX_N_TEST: usize = 1_000_000;
+/// Largest whole number any integer field accepts: 2^53 − 1, the largest integer a JavaScript
+/// number (and a JSON reader in most languages) holds exactly.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Divergence: L_k > DIVERGENCE_FACTOR · L₁ (or not finite).
 pub const DIVERGENCE_FACTOR: f64 = 1e6;
 
@@ -184,9 +187,15 @@ impl Config {
         count("d", self.d, MAX_D);
         count("m_teacher", self.m_teacher, MAX_M);
         count("n_test", self.n_test, MAX_N_TEST);
-        if self.eval_every == 0 {
-            out.push(FieldError::new("eval_every", "must be an integer >= 1, got 0"));
-        }
+        let mut whole = |field: &str, x: u64, min: u64| {
+            if x < min || x > MAX_SAFE_INTEGER {
+                let range = format!("{min}..={MAX_SAFE_INTEGER} (2^53 - 1)");
+                out.push(FieldError::new(field, format!("must be an integer in {range}, got {x}")));
+            }
+        };
+        whole("seed", self.seed, 0);
+        whole("max_iter", self.max_iter, 0);
+        whole("eval_every", self.eval_every, 1);
         out
     }
 

@@ -13,7 +13,8 @@
 //! - [`trainer`]: the step-wise loop with stopping and records;
 //! - [`checkpoint`]: the `gn-checkpoint-v1` file;
 //! - [`results`]: records, summary, CSV/JSON;
-//! - [`linalg`]: faer kernels on nalgebra matrices.
+//! - [`linalg`]: faer kernels on nalgebra matrices;
+//! - [`picture`]: the page's hidden-units and learned-function pictures.
 //!
 //! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
 
@@ -27,6 +28,7 @@ pub mod hidden;
 pub mod linalg;
 pub mod metrics;
 pub mod network;
+pub mod picture;
 pub mod results;
 pub mod step;
 pub mod trainer;

@@ -67,6 +67,8 @@ export class Controls {
       const el = this.field(k);
       if (!el || v === undefined || v === null) continue;
       if (el.type === 'checkbox') el.checked = v === true || v === 'true' || v === '1';
+      // A value no radio button has leaves none chosen, so Rust's check names the field.
+      else if (el instanceof RadioNodeList) for (const r of el) r.checked = r.value === String(v);
       else el.value = String(v);
     }
     this.refresh();
@@ -90,11 +92,12 @@ export class Controls {
     }
   }
 
-  /** Marks each field with a problem and writes Rust's message under it. */
-  showProblems(problems) {
+  /** Marks each field with a problem and writes Rust's message under it; `notes` (and problems
+   *  without a field of their own) go under the form. */
+  showProblems(problems, notes = []) {
     for (const el of this.form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
     for (const el of this.form.querySelectorAll('.field-msg')) el.textContent = '';
-    const general = [];
+    const general = [...notes];
     for (const p of problems) {
       const msg = this.form.querySelector(`.field-msg[data-for="${p.field}"]`);
       const names = FIELD_GROUPS[p.field] || [p.field];

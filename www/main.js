@@ -6,10 +6,12 @@
 import init, { check_form, page_spec, new_seed } from './pkg/gauss_newton.js';
 import { Controls } from './controls.js';
 import { LinePlot, fmt } from './plot.js';
+import { UnitsPlot } from './units.js';
 
 // Okabe–Ito: blue and vermillion stay distinct for the common colour-vision deficiencies.
 const COLOR = { gn: '#0072B2', gd: '#D55E00' };
 const GREY = '#7a7a7a';
+const INK = '#1c2330';
 const NAME = { gn: 'GN', gd: 'GD' };
 const BADGE = {
   idle: 'idle', starting: 'preparing…', running: 'running', paused: 'paused', converged: 'converged',
@@ -33,6 +35,22 @@ function notice(text) {
   n.hidden = !text;
 }
 
+// Every call into the wasm core on this thread goes through here: an exception (or a trap)
+// becomes a visible message and the fallback, and the page stays usable.
+let guardNote = false;
+function guard(what, fn, fallback) {
+  try {
+    const out = fn();
+    if (out instanceof Error) throw out; // Rust answers a JS Error when a value cannot be converted
+    if (guardNote) (guardNote = false), notice('');
+    return out;
+  } catch (err) {
+    guardNote = true;
+    notice(`${what} failed: ${err && err.message ? err.message : err}. The page still works: change the settings or reload it.`);
+    return fallback;
+  }
+}
+
 let spec;
 try {
   await init();
@@ -54,6 +72,10 @@ class RunView {
     this.progress = null;
     this.summary = null;
     this.data = Object.fromEntries(spec.record_keys.map((k) => [k, []]));
+    this.line = null; // {s, teacher}: the learned-function picture's line
+    this.picture = null; // the latest Run.picture(): {units, near_units, near_share, line}
+    this.startPicture = null; // the first one (iteration 0)
+    this.version = 0; // bumped when records or a picture arrive: the plots redraw only then
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => this.fail(`the worker failed: ${e.message || 'could not load'}`);
@@ -68,10 +90,13 @@ class RunView {
     switch (msg.type) {
       case 'started':
         for (const k in this.data) this.data[k] = [];
+        this.line = msg.line;
+        this.startPicture = msg.picture;
       // fall through
       case 'progress':
       case 'done':
         this.append(msg.packed);
+        if (msg.picture) (this.picture = msg.picture), this.version++;
         this.progress = msg.progress;
         if (msg.type === 'done') {
           this.summary = msg.summary;
@@ -101,7 +126,8 @@ class RunView {
 
   /** Appends packed rows (keys in spec.record_keys order) to the columns. */
   append(packed) {
-    if (!packed) return;
+    if (!packed || !packed.length) return;
+    this.version++;
     const keys = spec.record_keys, K = keys.length;
     for (let r = 0; r < packed.length / K; r++) {
       for (let j = 0; j < K; j++) this.data[keys[j]].push(packed[r * K + j]);
@@ -140,11 +166,23 @@ let runs = []; // RunView per method of the current comparison
 let check = { ok: false, problems: [], configs: [] };
 let dirty = false; // settings changed since the runs started
 
-const controls = new Controls($('#form'), spec, onFormChange);
+// The page's own URL keys besides the form's: the time axis's scale and quantity.
+const VIEW_KEYS = { xaxis: ['lin', 'log'], time: ['iter', 'flow'] };
+const controls = new Controls($('#form'), spec, () => {
+  linkNotes = [];
+  onFormChange();
+});
 const url = Controls.fromQuery(location.search);
 controls.set(spec.defaults);
 controls.set(url.values);
-if (url.other.xaxis === 'log' || url.other.xaxis === 'lin') document.querySelector(`input[name=xaxis][value=${url.other.xaxis}]`).checked = true;
+for (const [k, allowed] of Object.entries(VIEW_KEYS)) {
+  const v = url.other[k];
+  if (allowed.includes(v)) document.querySelector(`input[name=${k}][value=${v}]`).checked = true;
+}
+// Keys a link may carry that this page does not know are named (not applied) until the first edit.
+let linkNotes = Object.keys(url.other)
+  .filter((k) => !(k in VIEW_KEYS))
+  .map((k) => `the link's “${k.length > 40 ? `${k.slice(0, 40)}…` : k}” is not a setting of this page and was ignored`);
 
 function phase() {
   if (!runs.length) return 'idle';
@@ -157,22 +195,37 @@ function onFormChange() {
   // Any edit leaves the preset (a preset's button lights up again right after applying it).
   for (const o of document.querySelectorAll('.preset.on')) o.classList.remove('on');
   $('#preset-note').textContent = '';
-  check = check_form(controls.values());
-  controls.showProblems(check.problems);
+  $('#paper-step').hidden = true;
+  const failed = { ok: false, problems: [], configs: [], estimated_bytes: [] };
+  check = guard('Checking the settings', () => check_form(controls.values()), failed);
+  if (!check || !Array.isArray(check.problems)) check = failed;
+  controls.showProblems(check.problems, linkNotes);
   const mb = check.ok ? Math.max(...check.estimated_bytes) / 1e6 : NaN;
   $('#memory').textContent = Number.isFinite(mb)
     ? `About ${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB per run in this tab (limit ${(spec.memory_budget_bytes / 1e9).toFixed(1)} GB).`
     : '';
   if (runs.length) dirty = true;
-  history.replaceState(null, '', `?${controls.toQuery({ xaxis: xaxis() })}`);
+  history.replaceState(null, '', `?${controls.toQuery(viewKeys())}`);
   $('#link-out').hidden = true;
   renderControls();
-  if (!runs.length) showCards();
+  if (!runs.length) showCards(), redrawAll();
 }
 
 function xaxis() {
   return document.querySelector('input[name=xaxis]:checked').value;
 }
+
+function timeAxis() {
+  return document.querySelector('input[name=time]:checked').value;
+}
+
+function viewKeys() {
+  return { xaxis: xaxis(), time: timeAxis() };
+}
+
+/** The records' time coordinate: iteration k, or flow time t = λ·k (computed in Rust). */
+const T = (d) => (timeAxis() === 'flow' ? d.flow_time : d.iter);
+const T_LABEL = { iter: 'iteration k', flow: 'flow time t = λ·k' };
 
 function renderControls() {
   const p = phase();
@@ -233,13 +286,19 @@ $('#reset').addEventListener('click', () => {
   renderControls();
 });
 $('#new-seed').addEventListener('click', () => {
-  controls.set({ seed: new_seed() });
+  const seed = guard('Drawing a random seed', () => new_seed(), null);
+  if (seed === null) return;
+  controls.set({ seed });
   onFormChange();
 });
-for (const r of document.querySelectorAll('input[name=xaxis]')) {
+for (const r of document.querySelectorAll('input[name=xaxis], input[name=time]')) {
   r.addEventListener('change', () => {
-    for (const p of plots) p.plot.setXLog(xaxis() === 'log');
-    history.replaceState(null, '', `?${controls.toQuery({ xaxis: xaxis() })}`);
+    for (const p of plots) {
+      p.plot.setXLog(xaxis() === 'log');
+      p.plot.setXLabel(T_LABEL[timeAxis()]);
+    }
+    redrawAll();
+    history.replaceState(null, '', `?${controls.toQuery(viewKeys())}`);
   });
 }
 for (const card of document.querySelectorAll('.run-card')) {
@@ -277,6 +336,18 @@ for (const p of spec.presets) {
     controls.applyPreset(p.id);
     b.classList.add('on');
     $('#preset-note').textContent = p.description;
+    // A preset whose GD step is not the paper's offers the paper's, one click away.
+    const paper = $('#paper-step');
+    paper.hidden = !p.paper_step;
+    if (p.paper_step) {
+      paper.textContent = p.paper_step[0];
+      paper.onclick = () => {
+        controls.set(p.paper_step[1]);
+        controls.changed();
+        b.classList.add('on');
+        $('#preset-note').textContent = p.description;
+      };
+    }
   });
   $('#presets').append(b);
 }
@@ -302,6 +373,11 @@ function update(run) {
   const p = run.progress;
   card.dataset.state = run.state;
   card.dataset.iteration = p ? String(p.iteration) : '0';
+  // For tests and tools: the latest test loss and the worker's time split (Rust's numbers).
+  card.dataset.test = p?.last?.test_loss ?? '';
+  card.dataset.computeS = p ? p.compute_s : '';
+  card.dataset.pictureS = p ? p.picture_s : '';
+  card.dataset.nearShare = run.picture ? run.picture.near_share : '';
   card.querySelector('[data-role=badge]').textContent = BADGE[run.state] || run.state;
   card.querySelector('[data-role=meter]').style.width = p ? `${(100 * p.iteration) / Math.max(p.max_iter, 1)}%` : '0';
   for (const b of card.querySelectorAll('[data-export]')) b.disabled = !p || run.state === 'crashed';
@@ -338,27 +414,27 @@ const PLOTS = [
   {
     id: 'loss', yLabel: 'loss', yLog: true,
     series: (r, d, n, c) => [
-      { label: `${n} train`, color: c, xs: d.iter, ys: d.train_loss },
-      { label: `${n} test`, color: c, dash: [6, 4], xs: d.iter, ys: d.test_loss },
+      { label: `${n} train`, color: c, xs: T(d), ys: d.train_loss },
+      { label: `${n} test`, color: c, dash: [6, 4], xs: T(d), ys: d.test_loss },
     ],
   },
   {
     id: 'spectrum', yLabel: 'eigenvalue', yLog: true,
     series: (r, d, n, c) => [
-      { label: `${n} λmin(A)`, color: c, xs: d.iter, ys: d.sigma_min },
-      ...(r.method === 'gn' ? [{ label: 'GN ε', color: c, dash: [2, 3], width: 2.4, xs: d.iter, ys: d.eps }] : []),
+      { label: `${n} λmin(A)`, color: c, xs: T(d), ys: d.sigma_min },
+      ...(r.method === 'gn' ? [{ label: 'GN ε', color: c, dash: [2, 3], width: 2.4, xs: T(d), ys: d.eps }] : []),
     ],
   },
   {
     id: 'alignment', yLabel: 'alignment', yLog: false,
-    series: (r, d, n, c) => [{ label: n, color: c, xs: d.iter, ys: d.alignment }],
+    series: (r, d, n, c) => [{ label: n, color: c, xs: T(d), ys: d.alignment }],
   },
   {
     id: 'refit', yLabel: 'test loss', yLog: true,
     empty: 'Tick “Record the last-layer refit”, or wait for the end of a run',
     series: (r, d, n, c) => [
-      { label: `${n} refit`, color: c, xs: d.iter, ys: d.refit_test_loss },
-      { label: `${n} test`, color: c, dash: [6, 4], alpha: 0.45, xs: d.iter, ys: d.test_loss },
+      { label: `${n} refit`, color: c, xs: T(d), ys: d.refit_test_loss },
+      { label: `${n} test`, color: c, dash: [6, 4], alpha: 0.45, xs: T(d), ys: d.test_loss },
     ],
     extra: () => {
       const rf = runs.map((r) => r.progress?.rf_test_loss).find((v) => v != null);
@@ -369,12 +445,66 @@ const PLOTS = [
 
 const plots = PLOTS.map((def) => {
   const fig = $(`#plot-${def.id}`);
-  const plot = new LinePlot(fig.querySelector('.canvas-box'), { yLog: def.yLog, yLabel: def.yLabel, empty: def.empty });
+  const plot = new LinePlot(fig.querySelector('.canvas-box'), { yLog: def.yLog, yLabel: def.yLabel, empty: def.empty, xLabel: T_LABEL[timeAxis()] });
   plot.setXLog(xaxis() === 'log');
   return { def, plot, legend: fig.querySelector('.legend'), legendKey: '' };
 });
 
+// The pictures of what each run has learned (coordinates from Rust's Run.picture()).
+const unitPlots = Object.fromEntries(['gn', 'gd'].map((m) => [m, new UnitsPlot($(`#units-${m} .canvas-box`), COLOR[m])]));
+const linePlot = {
+  plot: new LinePlot($('#plot-function .canvas-box'), { yLog: false, yLabel: 'output', xLabel: 'position s on the line x = s·w', xFmt: (s) => s.toFixed(2) }),
+  legend: $('#plot-function .legend'),
+  legendKey: '',
+};
+
+/** One line of text per method saying what its hidden-units picture shows (also its aria-label). */
+function unitsText(run) {
+  const p = run.picture, p0 = run.startPicture;
+  if (!p) return `${NAME[run.method]}: no picture yet.`;
+  const m = p.units.length / 2, pct = (x) => `${Math.round(100 * x)} %`;
+  const at = p0 ? ` (at the start: ${int(p0.near_units)}, ${pct(p0.near_share)})` : '';
+  return `${NAME[run.method]}, iteration ${int(run.progress?.iteration ?? 0)}: ${int(p.near_units)} of ${int(m)} units within ${run.line?.near_deg ?? 10}° of a teacher direction, carrying ${pct(p.near_share)} of ‖U‖²${at}.`;
+}
+
+function redrawPictures() {
+  for (const m of ['gn', 'gd']) {
+    const run = runs.find((r) => r.method === m);
+    const fig = $(`#units-${m}`);
+    fig.hidden = runs.length ? !run : !methodsInForm().includes(m);
+    unitPlots[m].set(run?.startPicture?.units ?? null, run?.picture?.units ?? null);
+    const text = run ? unitsText(run) : 'Press Run to start.';
+    const el = fig.querySelector('.units-text');
+    if (el.textContent !== text) el.textContent = text;
+    unitPlots[m].canvas.setAttribute('aria-label', `Hidden units picture. ${text}`);
+  }
+  const withLine = runs.filter((r) => r.line);
+  const series = [];
+  if (withLine.length) {
+    const l = withLine[0].line;
+    series.push({ label: 'teacher', color: INK, width: 2.6, xs: l.s, ys: l.teacher });
+  }
+  for (const r of withLine) if (r.picture) series.push({ label: NAME[r.method], color: COLOR[r.method], xs: r.line.s, ys: r.picture.line });
+  linePlot.plot.setSeries(series);
+  const key = series.map((s) => s.label).join('|');
+  if (key !== linePlot.legendKey) {
+    linePlot.legendKey = key;
+    linePlot.legend.replaceChildren(...series.map(legendItem));
+  }
+  linePlot.plot.canvas.setAttribute('aria-label', withLine.length
+    ? `Learned function along a line through input space: the teacher's outputs and ${withLine.map((r) => NAME[r.method]).join(' and ')}'s, s from −3 to 3.`
+    : 'Learned function: no run yet.');
+}
+
+// What the plots last drew: runs, their data versions and the axes. Status updates that bring
+// no new records (most of them) then cost no canvas redraw.
+let drawn = '';
+
 function redrawAll() {
+  const key = [...runs.map((r) => `${r.method}${r.version}`), runs.length ? '' : methodsInForm().join(), timeAxis(), xaxis()].join('|');
+  if (key === drawn) return;
+  drawn = key;
+  redrawPictures();
   for (const p of plots) {
     const series = runs.flatMap((r) => p.def.series(r, r.data, NAME[r.method], COLOR[r.method]));
     if (p.def.extra) series.push(...p.def.extra());

@@ -30,7 +30,7 @@ function niceStep(span, count) {
 }
 
 /** Axis ticks [{v, label, major}] covering [lo, hi] (data units). */
-function ticks(lo, hi, log, pixels) {
+export function ticks(lo, hi, log, pixels) {
   const want = Math.max(2, Math.floor(pixels / 55));
   if (log) {
     const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
@@ -68,9 +68,9 @@ function ticks(lo, hi, log, pixels) {
 }
 
 export class LinePlot {
-  constructor(container, { yLog = true, yLabel = '', xLabel = 'iteration', empty = 'Press Run to start' } = {}) {
+  constructor(container, { yLog = true, yLabel = '', xLabel = 'iteration', empty = 'Press Run to start', xFmt = null } = {}) {
     this.box = container;
-    this.opts = { yLog, yLabel, xLabel, empty };
+    this.opts = { yLog, yLabel, xLabel, empty, xFmt: xFmt || ((x) => Math.round(x).toLocaleString('en-US')) };
     this.xLog = false;
     this.series = [];
     this.mouse = null;
@@ -101,6 +101,11 @@ export class LinePlot {
 
   setXLog(on) {
     this.xLog = on;
+    this.requestDraw();
+  }
+
+  setXLabel(label) {
+    this.opts.xLabel = label;
     this.requestDraw();
   }
 
@@ -346,7 +351,7 @@ export class LinePlot {
         const key = document.createElement('i');
         key.style.background = s.color;
         const text = document.createElement('span');
-        text.textContent = `${s.label}: ${fmt(y)}` + (x === undefined ? '' : `  @ ${Math.round(x).toLocaleString('en-US')}`);
+        text.textContent = `${s.label}: ${fmt(y)}` + (x === undefined ? '' : `  @ ${this.opts.xFmt(x)}`);
         row.append(key, text);
         return row;
       }),

@@ -4,10 +4,13 @@
 //
 // Page → worker: {type:'start', config, paused?} · {type:'pause'} · {type:'resume'} ·
 //                {type:'step'} · {type:'stop'} · {type:'reset'} · {type:'export', format:'csv'|'json', id}
-// Worker → page: {type:'ready'} · {type:'started', progress, keys} · {type:'progress', progress, packed, state}
-//                {type:'done', progress, summary, stopped} · {type:'export', id, format, text}
+// Worker → page: {type:'ready'} · {type:'started', progress, keys, line} · {type:'progress', progress, packed, state, picture?}
+//                {type:'done', progress, summary, stopped, picture} · {type:'export', id, format, text}
 //                {type:'error', message, problems?, fatal?}
 // `packed` is a Float64Array of the new records, row by row in the order of `keys` (NaN = absent).
+// `picture` (Rust's Run.picture(): the hidden units and the outputs on the fixed line) comes with
+// every message that carries new records, and with 'started' and 'done'; `line` (Run.line()) is
+// the line's positions and the teacher's outputs there.
 
 import init, { Run, record_keys, crash_for_testing } from './pkg/gauss_newton.js';
 
@@ -34,8 +37,16 @@ const later = () => channel.port2.postMessage(null);
 
 function postProgress(type = 'progress', extra = {}) {
   const packed = run.recordsPacked(sent);
+  const fresh = run.recordCount() > sent || type !== 'progress';
   sent = run.recordCount();
-  postMessage({ type, progress: run.progress(), packed, state, ...extra }, [packed.buffer]);
+  const msg = { type, packed, state, ...extra };
+  const transfer = [packed.buffer];
+  if (fresh) {
+    msg.picture = run.picture();
+    transfer.push(msg.picture.units.buffer, msg.picture.line.buffer);
+  }
+  msg.progress = run.progress(); // after the picture, so its time is counted
+  postMessage(msg, transfer);
 }
 
 function finish(stopped) {
@@ -88,7 +99,7 @@ const handlers = {
     sent = 0;
     run = new Run(config); // throws an Error with .problems if the config is invalid
     state = paused ? 'paused' : 'running';
-    postProgress('started', { keys: Array.from(record_keys()) });
+    postProgress('started', { keys: Array.from(record_keys()), line: run.line() });
     if (state === 'running') schedule();
   },
   pause() {
@@ -117,7 +128,7 @@ const handlers = {
     run.reset();
     sent = 0;
     state = 'paused';
-    postProgress('started', { keys: Array.from(record_keys()) });
+    postProgress('started', { keys: Array.from(record_keys()), line: run.line() });
   },
   export({ format, id }) {
     if (!run) return;

@@ -5,6 +5,11 @@
 // reported by the worker, no console errors, a responsive main thread. It then measures GN and
 // GD iterations per second in a worker at M = 1000, N = 200 and natively on one thread
 // (target/release/gn run, with RAYON_NUM_THREADS=1), and saves target/e2e-screenshot.png.
+// Also: hostile links (huge integers, NaN, negatives, markup, unknown keys, empty values); the
+// feature-learning preset timed from Run to both cards final, with the hidden-units and
+// learned-function pictures (target/e2e-pictures-feature.png, -kernel.png) and their share of a
+// worker's time; a 390 px phone (target/e2e-screenshot-narrow.png); GN at the paper's width
+// M = 5000; and dist/ served from the sub-path /gauss-newton/ (as on GitHub Pages).
 //
 // Usage: node tests/e2e/e2e.mjs   (after scripts/web-build.sh; scripts/web-test.sh does both)
 // Prints one line per check and closes with "N passed, N failed"; exits 1 on any failure.
@@ -19,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TOTAL_LIMIT_MS = 9 * 60 * 1000;
+const TOTAL_LIMIT_MS = 15 * 60 * 1000;
 const CLI_CSV_HEADER = 'iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s';
 const COLORS = { gn: [0, 114, 178], gd: [213, 94, 0] };
 
@@ -29,12 +34,18 @@ const COLORS = { gn: [0, 114, 178], gd: [213, 94, 0] };
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png' };
 
+// The repository at /, and dist/ (scripts/web-build.sh --dist) at /gauss-newton/, the sub-path a
+// GitHub Pages project site is served from.
+const SUB = '/gauss-newton/';
+
 function serve() {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = path.join(ROOT, rel);
-    if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    let rel = decodeURIComponent(url.pathname), dir = ROOT;
+    if (rel.startsWith(SUB)) (dir = path.join(ROOT, 'dist')), (rel = `/${rel.slice(SUB.length)}`);
+    if (rel.endsWith('/')) rel += 'index.html';
+    const file = path.join(dir, rel);
+    if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end('not found');
       return;
     }
@@ -223,6 +234,56 @@ async function main() {
       assert(await page.isEnabled('#run'), 'Run is enabled');
     });
 
+    await check('hostile links: each shows a field message, never a page error, and Run works once fixed', async () => {
+      // [query, field whose message must show (form = under the form), the message's pattern, fix]
+      const small = 'method=gn&n=40&m=60&max_iter=30&eval_every_gn=5&tau0=0.5';
+      const cases = [
+        ['seed=18446744073709551615', 'seed', /0\.\.=9007199254740991/i, { seed: 1 }],
+        ['max_iter=1e400', 'max_iter', /9007199254740991/i, { max_iter: 30 }],
+        ['eval_every_gn=9007199254740993', 'eval_every_gn', /1\.\.=9007199254740991/i, { eval_every_gn: 5 }],
+        ['n=NaN', 'n', /whole number/i, { n: 40 }],
+        ['tau0=NaN', 'tau0', /finite number > 0, got NaN/i, { tau0: 0.5 }],
+        ['m=-5', 'm', /whole number in 0\.\./i, { m: 60 }],
+        ['seed=-1', 'seed', /whole number in 0\.\./i, { seed: 1 }],
+        ['n=%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D1%22%3E', 'n', /<img src=x onerror=/i, { n: 40 }],
+        ['lr_gn=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E', 'lr_gn', /must be a number/i, { lr_gn: 10 }],
+        ['method=%3Cb%3Ex%3C%2Fb%3E', 'method', /must be gn, gd or both/i, { method: 'gn' }],
+        ['lr_gn=', 'lr_gn', /must be a number, got ""/i, { lr_gn: 10 }],
+        ['n=&m=', 'n', /whole number/i, { n: 40, m: 60 }],
+        ['bogus=1&%3Cimg%20src%3Dx%3E=2&xaxis=%3Cb%3E', 'form', /“bogus” is not a setting/i, null],
+      ];
+      const seen = [];
+      for (const [bad, field, pattern, fix] of cases) {
+        const p = await context.newPage();
+        const errs = [];
+        p.on('pageerror', (e) => errs.push(e.message));
+        p.on('console', (m) => m.type() === 'error' && errs.push(m.text()));
+        try {
+          await p.goto(`${base}?${small}&${bad}`);
+          await p.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+          const msg = await p.textContent(`.field-msg[data-for="${field}"]`);
+          assert(pattern.test(msg), `${bad}: message under ${field}: “${msg}”`);
+          assert(!(await p.evaluate(() => window.__pwned)) && (await p.locator('form img, .field-msg img, .field-msg script').count()) === 0, `${bad}: markup ran`);
+          if (fix) {
+            assert(await p.isDisabled('#run'), `${bad}: Run is disabled`);
+            for (const [k, v] of Object.entries(fix)) {
+              if (k === 'method') await p.click(`.segmented label:has(input[value="${v}"])`);
+              else await setField(p, k, v);
+            }
+          }
+          assert(await p.isEnabled('#run'), `${bad}: Run enabled after the fix (${await p.textContent('.field-msg[data-for=form]')})`);
+          await p.click('#run');
+          await until(async () => (await cards(p)).gn.iteration >= 1, `${bad}: the run to advance after the fix`, 30_000);
+          assert(errs.length === 0, `${bad}: ${errs.join(' | ')}`);
+          seen.push(`${field}: “${msg.slice(0, 70)}”`);
+        } finally {
+          await p.close();
+        }
+      }
+      return `${cases.length} links; e.g. ${seen[0]}`;
+    });
+
+    await page.bringToFront(); // a page in the background gets (almost) no animation frames
     await check('GN and GD run side by side: both status lines advance and the plots draw', async () => {
       await page.click('.chips[data-for=tau0] .chip:text-is("0.1")');
       // A small GN step keeps GN from converging while the next checks pause, step and stop it.
@@ -422,6 +483,134 @@ async function main() {
       }, 'the plots to resize', 5000);
       await page.setViewportSize({ width: 1440, height: 1000 });
       return `${a.css} px → ${b.css} px wide`;
+    });
+
+    const thesis = {};
+    await check('feature-learning preset: from Run to both cards final (GN converged, GD\'s test loss below GN\'s)', async () => {
+      await page.bringToFront(); // pages opened by earlier checks leave it in the background, without animation frames
+      await page.goto(base);
+      await page.waitForSelector('body[data-ready=true]');
+      await page.click('.preset[data-preset=feature]');
+      assert((await page.inputValue('#lr_gd')) === '30', 'the preset\'s GD step is its flow-equivalent λ = 30');
+      assert(await page.isVisible('#paper-step'), 'the paper\'s step is one click away');
+      await page.click('.segmented.small label:has(input[value=flow])');
+      const t0 = Date.now();
+      await page.click('#run');
+      const final = (s) => ['converged', 'max_iter', 'diverged'].includes(s);
+      const c = await until(async () => {
+        const c = await cards(page);
+        return final(c.gn.state) && final(c.gd.state) ? c : null;
+      }, 'both runs to finish', 120_000, 100);
+      thesis.seconds = (Date.now() - t0) / 1000;
+      const d = await page.evaluate(() => Object.fromEntries(['gn', 'gd'].map((m) => [m, { ...document.querySelector(`#card-${m}`).dataset }])));
+      thesis.gnTest = Number(d.gn.test), thesis.gdTest = Number(d.gd.test);
+      thesis.near = { gn: Number(d.gn.nearShare), gd: Number(d.gd.nearShare) };
+      thesis.pictureShare = Object.fromEntries(['gn', 'gd'].map((m) => [m, Number(d[m].pictureS) / (Number(d[m].pictureS) + Number(d[m].computeS))]));
+      assert(c.gn.state === 'converged', `GN ${c.gn.state}`);
+      assert(thesis.gdTest < thesis.gnTest, `GD's test loss ${thesis.gdTest} is not below GN's ${thesis.gnTest}`);
+      assert(thesis.seconds < 90, `took ${thesis.seconds} s (target 15 s)`);
+      // The pictures say it: GD's weight sits on the teacher's directions far more than GN's.
+      assert(thesis.near.gd > thesis.near.gn + 0.2, `share of ‖U‖² within 10° of the teacher: GN ${thesis.near.gn}, GD ${thesis.near.gd}`);
+      const ink = await plotInk(page);
+      assert(ink['units-gn'].gn > 50 && ink['units-gd'].gd > 50 && ink['plot-function'].gn > 20 && ink['plot-function'].gd > 20, `picture ink ${JSON.stringify(ink)}`);
+      const text = await page.getAttribute('#units-gd canvas', 'aria-label');
+      assert(/units within 10° of a teacher direction/.test(text), `aria-label: ${text}`);
+      // Hovering the units picture names the unit under the pointer.
+      await page.locator('#units-gd canvas').scrollIntoViewIfNeeded();
+      const box = await page.locator('#units-gd canvas').boundingBox();
+      let tip = '';
+      // Where the units started (75° at the average share), a dense cloud: a dot is within reach.
+      for (const fx of [0.64, 0.68, 0.6, 0.72, 0.56, 0.76]) {
+        if (tip) break;
+        for (const fy of [0.32, 0.28, 0.36, 0.24, 0.4]) {
+          await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+          await page.waitForTimeout(150);
+          if (await page.isVisible('#units-gd .plot-tip')) {
+            tip = await page.textContent('#units-gd .plot-tip');
+            break;
+          }
+        }
+      }
+      assert(/unit \d+ .*° from a teacher direction, share/.test(tip), `units readout: ${tip}`);
+      await page.mouse.move(5, 5);
+      await page.locator('.pictures').screenshot({ path: path.join(ROOT, 'target/e2e-pictures-feature.png') });
+      await page.screenshot({ path: path.join(ROOT, 'target/e2e-screenshot.png'), fullPage: true });
+      return `${thesis.seconds.toFixed(1)} s; test loss GN ${thesis.gnTest.toExponential(2)}, GD ${thesis.gdTest.toExponential(2)}; weight within 10° of the teacher: GN ${(100 * thesis.near.gn).toFixed(0)} %, GD ${(100 * thesis.near.gd).toFixed(0)} %`;
+    });
+    console.log(`thesis: feature-learning preset, Run to both final: ${thesis.seconds?.toFixed(1)} s (target <= 15 s; ${os.cpus()[0].model}, ${os.cpus().length} cores)`);
+    console.log(`pictures: share of a worker's time spent on the pictures at M = 1000: GN ${(100 * thesis.pictureShare?.gn).toFixed(2)} %, GD ${(100 * thesis.pictureShare?.gd).toFixed(2)} % (target <= 10 %)`);
+
+    await check('kernel-regime preset: the units stay where they started, unlike the feature-learning regime', async () => {
+      // The paper's step is one click away (same flow time: 3× the steps).
+      await page.click('#paper-step');
+      assert((await page.inputValue('#lr_gd')) === '10' && (await page.inputValue('#max_iter')) === '6000', 'the paper\'s step');
+      await page.click('.preset[data-preset=kernel]');
+      await page.click('#run');
+      await until(async () => {
+        const c = await cards(page);
+        return c.gn.state === 'converged' && c.gd.iteration >= 1500 ? c : null;
+      }, 'GN to converge and GD to take 1500 steps', 120_000, 200);
+      await page.click('#stop');
+      await until(async () => (await cards(page)).gd.state === 'stopped', 'GD to stop', 10_000);
+      const near = await page.evaluate(() => ['gn', 'gd'].map((m) => Number(document.querySelector(`#card-${m}`).dataset.nearShare)));
+      assert(near[0] < 0.1 && near[1] < 0.1, `kernel regime: weight within 10° of the teacher GN ${near[0]}, GD ${near[1]}`);
+      await page.locator('.pictures').screenshot({ path: path.join(ROOT, 'target/e2e-pictures-kernel.png') });
+      return `weight within 10° of the teacher: GN ${(100 * near[0]).toFixed(1)} %, GD ${(100 * near[1]).toFixed(1)} % (feature-learning: GN ${(100 * thesis.near?.gn).toFixed(0)} %, GD ${(100 * thesis.near?.gd).toFixed(0)} %)`;
+    });
+
+    await check('a phone (390 px wide): no horizontal scrolling, the plots fit', async () => {
+      const p = await context.newPage();
+      await p.setViewportSize({ width: 390, height: 844 });
+      p.on('pageerror', (e) => errors.push(`page error (phone): ${e.message}`));
+      await p.goto(`${base}?method=both&n=100&m=500&max_iter=300&tau0=0.01&lr_gd=30&eval_every_gd=20`);
+      await p.waitForSelector('body[data-ready=true]');
+      await p.click('#run');
+      await until(async () => (await cards(p)).gn.state === 'converged', 'GN to converge', 60_000);
+      await p.waitForTimeout(500);
+      const w = await p.evaluate(() => ({ scroll: document.scrollingElement.scrollWidth, canvases: [...document.querySelectorAll('canvas')].map((c) => c.getBoundingClientRect().right) }));
+      await p.screenshot({ path: path.join(ROOT, 'target/e2e-screenshot-narrow.png'), fullPage: true });
+      await p.close();
+      assert(w.scroll <= 390, `scrollWidth ${w.scroll} > 390`);
+      assert(w.canvases.every((r) => r <= 390), `a canvas ends at ${Math.max(...w.canvases)} px`);
+      return `scrollWidth ${w.scroll} px`;
+    });
+
+    await check('the paper\'s width M = 5000 (N = 200) passes the memory check and GN runs to convergence in the tab', async () => {
+      const p = await context.newPage();
+      p.on('pageerror', (e) => errors.push(`page error (M = 5000): ${e.message}`));
+      await p.goto(`${base}?method=gn&n=200&m=5000&tau0=0.01&lr_gn=10&max_iter=1000&eval_every_gn=5`);
+      await p.waitForSelector('body[data-ready=true]');
+      assert(await p.isEnabled('#run'), `Run disabled: ${await p.textContent('#msg-size')}`);
+      const mem = await p.textContent('#memory');
+      const t0 = Date.now();
+      await p.click('#run');
+      const c = await until(async () => {
+        const c = await cards(p);
+        return ['converged', 'max_iter', 'diverged'].includes(c.gn.state) ? c : null;
+      }, 'GN at M = 5000 to finish', 240_000, 250);
+      thesis.m5000 = (Date.now() - t0) / 1000;
+      await p.close();
+      assert(c.gn.state === 'converged', `GN ${c.gn.state}: ${c.gn.final}`);
+      return `${mem} ${c.gn.final}; ${thesis.m5000.toFixed(1)} s from Run to converged`;
+    });
+    console.log(`paper width: GN at M = 5000, N = 200, tau0 = 0.01 in one worker: ${thesis.m5000?.toFixed(1)} s from Run to converged (${os.cpus()[0].model})`);
+
+    await check('dist/ served from a sub-path (/gauss-newton/) runs a GN run', async () => {
+      assert(fs.existsSync(path.join(ROOT, 'dist/index.html')), 'dist/ is not built: scripts/web-build.sh --dist');
+      const p = await context.newPage();
+      const errs = [];
+      p.on('pageerror', (e) => errs.push(e.message));
+      p.on('response', (r) => r.status() >= 400 && errs.push(`HTTP ${r.status()} ${r.url()}`));
+      await p.goto(`${base.replace(/\/$/, '')}${SUB}?method=gn&n=100&m=300&max_iter=300&tau0=0.5`);
+      await p.waitForSelector('body[data-ready=true]', { timeout: 30_000 });
+      await p.click('#run');
+      const c = await until(async () => {
+        const c = await cards(p);
+        return c.gn.state === 'converged' ? c : null;
+      }, 'GN to converge under the sub-path', 60_000);
+      await p.close();
+      assert(errs.length === 0, errs.join(' | '));
+      return c.gn.final;
     });
 
     await check('the page logged no errors and fetched nothing from the network', async () => {

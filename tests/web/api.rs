@@ -4,7 +4,7 @@
 //! documented keys, and a seeded run makes the same records as the native core
 //! (`tests/fixtures/native-small-records.json`, kept current by `tests/native_records_fixture.rs`).
 
-use gauss_newton::wasm::{check_form, new_seed, page_spec, validate, Run, RECORD_KEYS};
+use gauss_newton::wasm::{check_form, new_seed, page_spec, validate, Run, PACKED_KEYS, RECORD_KEYS};
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -96,8 +96,8 @@ fn invalid_configs_give_readable_errors() {
     let mut v: Vec<Value> = v.as_array().unwrap().clone();
     v.sort_by_key(|p| p["field"].as_str().unwrap().to_string());
     assert_eq!(v, [
-        json!({ "field": "eval_every", "message": "must be a whole number, got \"2.5\"" }),
-        json!({ "field": "n", "message": "must be a whole number, got \"abc\"" }),
+        json!({ "field": "eval_every", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"2.5\"" }),
+        json!({ "field": "n", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"abc\"" }),
     ]);
     let unknown = json_of(&validate(js(json!({ "tua0": 1 }))));
     assert_eq!(unknown[0]["field"], "tua0");
@@ -156,7 +156,8 @@ fn presets_are_valid_forms() {
         assert!(!p["description"].as_str().unwrap().is_empty());
     }
     let keys = json_of(&get(&spec, "record_keys"));
-    assert_eq!(keys, json!(RECORD_KEYS));
+    assert_eq!(keys, json!(PACKED_KEYS));
+    assert_eq!(PACKED_KEYS[..RECORD_KEYS.len()], RECORD_KEYS, "the record's keys, then flow_time");
 }
 
 #[wasm_bindgen_test]
@@ -185,15 +186,18 @@ fn records_are_js_objects_with_the_documented_keys() {
 
     // The packed form holds the same numbers, row by row.
     let packed = run.records_packed(0).to_vec();
-    assert_eq!(packed.len(), 4 * RECORD_KEYS.len());
+    let width = PACKED_KEYS.len();
+    assert_eq!(packed.len(), 4 * width);
     for (r, rec) in arr.iter().enumerate() {
         for (j, k) in RECORD_KEYS.iter().enumerate() {
             let v = get(&rec, k).as_f64().unwrap_or(f64::NAN);
-            let p = packed[r * RECORD_KEYS.len() + j];
+            let p = packed[r * width + j];
             assert!(v == p || (v.is_nan() && p.is_nan()), "{k}: {v} vs {p}");
         }
+        // The flow time t = λ·k (λ = 10, the default).
+        assert_eq!(packed[r * width + width - 1], 10.0 * packed[r * width]);
     }
-    assert_eq!(run.records_packed(3).length(), RECORD_KEYS.len() as u32);
+    assert_eq!(run.records_packed(3).length(), width as u32);
 
     // Progress reports iteration, status, speed and the latest record.
     let progress = json_of(&run.progress());
@@ -270,4 +274,62 @@ fn seeds_come_from_the_browser() {
     let c = new_seed().unwrap();
     assert!(a >= 1 && b >= 1 && c >= 1);
     assert!(a != b || b != c, "three equal random seeds");
+}
+
+#[wasm_bindgen_test]
+fn integers_beyond_two_to_the_53_are_refused_with_the_range_not_a_panic() {
+    let huge = json!({ "seed": "18446744073709551615", "max_iter": 1e300, "eval_every": "9007199254740992",
+                       "n": "99999999999999999999999" });
+    let problems = json_of(&validate(js(huge.clone())));
+    let fields: Vec<&str> = problems.as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    for f in ["seed", "max_iter", "eval_every", "n"] {
+        assert!(fields.contains(&f), "{f} not in {problems}");
+    }
+    for p in problems.as_array().unwrap() {
+        assert!(p["message"].as_str().unwrap().contains("9007199254740991"), "{p}");
+    }
+    // The page's form check answers (it used to panic converting the u64 seed for JS).
+    let mut form = json_of(&get(&page_spec(), "defaults"));
+    form["seed"] = json!("18446744073709551615");
+    let check = json_of(&check_form(js(form)));
+    assert_eq!(check["ok"], false);
+    assert_eq!(check["problems"][0]["field"], "seed", "{check}");
+    let ok = json_of(&validate(js(json!({ "seed": "9007199254740991", "n": 10, "m": 10, "n_test": 10 }))));
+    assert_eq!(ok, json!([]));
+}
+
+#[wasm_bindgen_test]
+fn the_pictures_have_one_point_per_unit_and_one_output_per_line_point() {
+    let mut run = Run::new(js(json!({ "method": "gd", "tau0": 0.5, "n": 16, "m": 64, "n_test": 200,
+                                       "max_iter": 20, "eval_every": 10, "lr": 5.0 })))
+    .unwrap();
+    let line = run.line();
+    let s = js_sys::Float64Array::from(get(&line, "s")).to_vec();
+    let teacher = js_sys::Float64Array::from(get(&line, "teacher")).to_vec();
+    assert_eq!((s.len(), teacher.len()), (201, 201));
+    assert!(teacher.iter().all(|y| y.is_finite()) && teacher.iter().any(|y| *y != 0.0));
+    let before = run.picture();
+    let student = js_sys::Float64Array::from(get(&before, "line")).to_vec();
+    assert!(student.iter().all(|y| *y == 0.0), "v = 0 at the start: f = 0");
+    run.step(20);
+    let after = run.picture();
+    let units = js_sys::Float64Array::from(get(&after, "units")).to_vec();
+    assert_eq!(units.len(), 2 * 64);
+    let mean_share: f64 = units.chunks(2).map(|c| c[1]).sum::<f64>() / 64.0;
+    assert!((mean_share - 1.0).abs() < 1e-9, "shares average to 1: {mean_share}");
+    assert!(units.chunks(2).all(|c| (0.0..=180.0).contains(&c[0])));
+    let student = js_sys::Float64Array::from(get(&after, "line")).to_vec();
+    assert!(student.iter().any(|y| *y != 0.0), "GD moved the outputs");
+    assert!(json_of(&run.progress())["picture_s"].as_f64().unwrap() >= 0.0);
+}
+
+#[wasm_bindgen_test]
+fn the_papers_width_fits_a_tab_up_to_n_200() {
+    let mut form = json_of(&get(&page_spec(), "defaults"));
+    for n in [100, 200] {
+        form["n"] = json!(n);
+        form["m"] = json!(5000);
+        let check = json_of(&check_form(js(form.clone())));
+        assert_eq!(check["ok"], true, "M = 5000, N = {n}: {check}");
+    }
 }
