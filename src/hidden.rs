@@ -218,7 +218,7 @@ fn forward_for<F: MulAdd>(act: Activation, unit: &Unit, c: f64, f: &mut [f64], s
 }
 
 /// Inputs handled together in the fused GD and forward loops.
-const GD_LANES: usize = 8;
+const GD_LANES: usize = 16;
 
 /// h = b + Σ_j x_{r+l, j} u_j for the L rows from r.
 #[inline(always)]

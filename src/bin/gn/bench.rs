@@ -22,6 +22,9 @@ pub struct BenchArgs {
     reps: usize,
 }
 
+/// A step count no run reaches (the largest a config takes: 2^53 − 1).
+const NEVER: u64 = (1 << 53) - 1;
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -43,7 +46,7 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 /// A trainer a few steps past initialisation (so v ≠ 0 and D ≠ 0), recording every
 /// `eval_every` steps.
 fn trainer(method: Method, n: usize, m: usize, eval_every: u64) -> Result<Trainer, String> {
-    let cfg = Config { method, n, m, max_iter: u64::MAX, eval_every, tau0: 1.0, ..Config::default() };
+    let cfg = Config { method, n, m, max_iter: NEVER, eval_every, tau0: 1.0, ..Config::default() };
     let mut t = Trainer::new(cfg).map_err(|e| e.to_string())?;
     t.advance(3);
     Ok(t)
@@ -63,11 +66,11 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         "N", "GN step", "GD step", "Gram", "Gram GF/s", "GEMM GF/s", "ratio", "λmin+solve", "eig (old)", "GD record"
     );
     for &n in &args.n {
-        let mut gn = trainer(Method::Gn, n, m, u64::MAX)?;
+        let mut gn = trainer(Method::Gn, n, m, NEVER)?;
         let t_gn = time(reps, || {
             gn.advance(1);
         });
-        let mut gd = trainer(Method::Gd, n, m, u64::MAX)?;
+        let mut gd = trainer(Method::Gd, n, m, NEVER)?;
         let t_gd = time(reps.max(25), || {
             gd.advance(1);
         });
