@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod flow;
 pub mod hidden;
 pub mod linalg;
 pub mod metrics;

@@ -4,7 +4,6 @@
 
 use crate::files::{read, write_atomic};
 use clap::Args;
-use gauss_newton::results::records_csv;
 use gauss_newton::{Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -60,6 +59,9 @@ pub struct ConfigArgs {
     /// Also record the last-layer refit test loss at each record (hidden-learning probe)
     #[arg(long)]
     pub refit: bool,
+    /// Stop at flow time T = λ·k: sets the step limit to ⌈T/λ⌉ (instead of --max-iter)
+    #[arg(long, value_name = "T", value_parser = parse_number, allow_hyphen_values = true, conflicts_with = "max_iter")]
+    pub max_flow_time: Option<f64>,
 }
 
 /// `gn run` flags.
@@ -131,6 +133,12 @@ impl ConfigArgs {
         }
         set!(method, tau0, n, m, d, m_teacher, n_test, lr, eps0, tol, activation, seed, max_iter, eval_every);
         c.refit |= self.refit;
+        if self.max_flow_time.is_some() {
+            c.max_flow_time = self.max_flow_time;
+        } else if self.max_iter.is_some() {
+            c.max_flow_time = None; // an explicit step limit replaces a stored flow-time limit
+        }
+        c.apply_max_flow_time();
     }
 
     /// Flags that describe the data or the initialisation, which a checkpoint fixes: they may
@@ -183,13 +191,46 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
                 c.n_test = stored.n_test;
                 c
             };
+            check_memory(&ck.config)?;
             Trainer::from_checkpoint(&ck).map_err(|e| describe(&e, None))
         }
         None => {
             let mut c = Config::default();
             config.apply(&mut c);
+            c.validate().map_err(|e| describe(&Error::Invalid(e), None))?;
+            check_memory(&c)?;
             Trainer::new(c).map_err(|e| describe(&e, None))
         }
+    }
+}
+
+/// The memory this machine has free for a run: `MemAvailable` of /proc/meminfo (Linux), or
+/// `GN_MEM_LIMIT` (bytes) when set, which tests and shared machines use to lower it.
+pub fn available_memory() -> Option<f64> {
+    if let Some(v) = std::env::var("GN_MEM_LIMIT").ok().and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(v);
+    }
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    gauss_newton::config::parse_meminfo_available(&text)
+}
+
+fn gib(bytes: f64) -> String {
+    format!("{:.1} GiB", bytes / (1u64 << 30) as f64)
+}
+
+/// Refuses, before allocating, a run whose estimated peak memory
+/// ([`Config::estimated_bytes`]) exceeds the memory available.
+pub fn check_memory(c: &Config) -> Result<(), String> {
+    let need = c.estimated_bytes();
+    match available_memory() {
+        Some(limit) if need > limit => Err(format!(
+            "--n {} --m {}: needs about {} (estimate) but {} is available; use a smaller N, M or --n-test",
+            c.n,
+            c.m,
+            gib(need),
+            gib(limit)
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -293,9 +334,9 @@ pub fn main(args: RunArgs) -> Result<(), String> {
     };
     let result = execute(&mut trainer, &opts)?;
     match (&args.out, format) {
-        (Some(path), Some("csv")) => write_atomic(path, &records_csv(&result.records))?,
+        (Some(path), Some("csv")) => write_atomic(path, &result.records_csv())?,
         (Some(path), _) => write_atomic(path, &result.to_json())?,
-        (None, _) => print!("{}", records_csv(&result.records)),
+        (None, _) => print!("{}", result.records_csv()),
     }
     if !args.quiet {
         eprintln!("{}", summary_text(&result));
@@ -312,7 +353,7 @@ pub fn summary_text(r: &RunResult) -> String {
     let s = &r.summary;
     let c = &r.config;
     format!(
-        "{} τ₀={} N={} M={} λ={}: {} after {} iterations in {:.2} s\n  train loss {}  test loss {}\n  random-features test loss {}  refit test loss {}",
+        "{} τ₀={} N={} M={} λ={}: {} after {} iterations (flow time t = {}, step limit {}) in {:.2} s\n  train loss {}  test loss {}\n  random-features test loss {}  refit test loss {}",
         c.method.name().to_uppercase(),
         c.tau0,
         c.n,
@@ -320,6 +361,8 @@ pub fn summary_text(r: &RunResult) -> String {
         c.lr,
         s.status.name(),
         s.iterations,
+        r.flow_time(),
+        c.max_iter,
         s.wall_s.unwrap_or(0.0),
         num(s.final_train_loss),
         num(s.final_test_loss),
