@@ -8,6 +8,23 @@ use crate::config::Config;
 use crate::data::{init_student, Dataset};
 use crate::linalg::{self, SymEig};
 
+/// The paper's GD horizon: 2·10⁶ steps at λ = 10, so t = 2·10⁷.
+pub const HORIZON_T: f64 = 2e7;
+/// The step-equivalence study's horizon.
+pub const STUDY_T: f64 = 2e5;
+/// The step against which the study compares larger steps (the paper's λ).
+pub const REFERENCE_LR: f64 = 10.0;
+/// The study's tolerance: a step is flow-equivalent while its train and test losses stay
+/// within 1 % of the reference step's at every common flow time.
+pub const EQUIV_TOL: f64 = 0.01;
+/// Hidden learning's flow-time cap (GN's train loss reaches 10⁻⁸·L₁ by t = N·ln 10⁴ ≈ 4600 at N = 500).
+pub const HIDDEN_T: f64 = 5000.0;
+
+/// Whether two flow times are the same (relative 1e-9: λ·k in floating point).
+pub fn same_time(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
 /// λ_max(A) of the NTK Gram matrix at initialisation, A = S Sᵀ / M² (v = 0, so D = 0).
 /// Draws the data and the student from `cfg`'s seed exactly as a run does (the test set is
 /// not drawn: it does not change the training inputs). `None` if the eigenvalues cannot be
@@ -118,19 +135,33 @@ mod tests {
     }
 
     #[test]
-    fn gd_at_the_bound_diverges_and_at_half_it_does_not() {
-        // The output-space picture is exact only at the first step (A changes as v moves),
-        // but a step well above the bound blows up from the start while half of it trains.
-        let c = Config { tau0: 10.0, max_iter: 200, eval_every: 50, ..cfg(10.0) };
+    fn gds_first_step_is_the_output_space_step_and_the_bound_separates_growth_from_decay() {
+        // At v = 0 the first GD step moves only v, so r₁ = (I − (λ/N) A) r₀ exactly, with
+        // r₀ = −y: above the bound the top direction grows, below it every direction shrinks.
+        let c = Config { eval_every: 1, max_iter: 3, ..cfg(10.0) };
         let lmax = init_lambda_max(&c).unwrap();
         let bound = gd_step_bound(c.n, lmax);
-        let mut bad = Trainer::new(Config { lr: 3.0 * bound, ..c.clone() }).unwrap();
-        bad.advance(200);
-        assert_eq!(bad.status(), crate::Status::Diverged);
-        let mut good = Trainer::new(Config { lr: 0.5 * bound, ..c.clone() }).unwrap();
-        let recs = good.advance(200);
-        assert_ne!(good.status(), crate::Status::Diverged);
-        assert!(recs.last().unwrap().train_loss < recs[0].train_loss);
+        let data = Dataset::generate(&c);
+        let st = init_student(&c);
+        let h = &data.x_train * st.u.transpose();
+        let s = DMatrix::from_fn(h.nrows(), h.ncols(), |i, j| {
+            let x = h[(i, j)] + st.b[j];
+            x / (1.0 + (-x).exp())
+        });
+        let m = c.m as f64;
+        let a = &s * s.transpose() / (m * m);
+        let n = c.n as f64;
+        for (factor, grows) in [(3.0, true), (0.95, false), (0.5, false)] {
+            let lr = factor * bound;
+            let r0 = -&data.y_train;
+            let r1 = &r0 - (&a * &r0) * (lr / n);
+            let want = r1.norm_squared() / (2.0 * n);
+            let mut t = Trainer::new(Config { lr, ..c.clone() }).unwrap();
+            let recs = t.advance(2);
+            let (l0, l1) = (recs[0].train_loss, recs[1].train_loss);
+            assert!((l1 - want).abs() <= 1e-8 * want, "λ = {factor}·bound: loss {l1} vs output-space {want}");
+            assert_eq!(l1 > l0, grows, "λ = {factor}·bound: {l0} → {l1}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
 
 pub mod activation;
+pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
