@@ -174,13 +174,27 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, String> {
     Checkpoint::from_json(&text).map_err(|e| describe(&e, Some(path)))
 }
 
-/// The trainer `args` ask for: fresh from the flags, or resumed from `--resume`.
-pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Trainer, String> {
+/// Why [`build_trainer`] failed: bad input (exit 1) or a run too large for this machine (exit 2).
+#[derive(Debug)]
+pub enum BuildError {
+    Input(String),
+    TooLarge(String),
+}
+
+impl From<String> for BuildError {
+    fn from(s: String) -> Self {
+        BuildError::Input(s)
+    }
+}
+
+/// The trainer `args` ask for: fresh from the flags, or resumed from `--resume`. A run whose
+/// estimated memory exceeds what is available is refused before anything large is allocated.
+pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Trainer, BuildError> {
     match resume {
         Some(path) => {
             let mut ck = load_checkpoint(path)?;
             let stored = ck.resolved_config();
-            config.check_against(&stored)?;
+            config.check_against(&stored).map_err(BuildError::Input)?;
             config.apply(&mut ck.config);
             ck.config = {
                 let mut c = ck.config.clone();
@@ -191,15 +205,15 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
                 c.n_test = stored.n_test;
                 c
             };
-            check_memory(&ck.config)?;
-            Trainer::from_checkpoint(&ck).map_err(|e| describe(&e, None))
+            check_memory(&ck.config).map_err(BuildError::TooLarge)?;
+            Ok(Trainer::from_checkpoint(&ck).map_err(|e| describe(&e, None))?)
         }
         None => {
             let mut c = Config::default();
             config.apply(&mut c);
             c.validate().map_err(|e| describe(&Error::Invalid(e), None))?;
-            check_memory(&c)?;
-            Trainer::new(c).map_err(|e| describe(&e, None))
+            check_memory(&c).map_err(BuildError::TooLarge)?;
+            Ok(Trainer::new(c).map_err(|e| describe(&e, None))?)
         }
     }
 }
@@ -215,7 +229,12 @@ pub fn available_memory() -> Option<f64> {
 }
 
 fn gib(bytes: f64) -> String {
-    format!("{:.1} GiB", bytes / (1u64 << 30) as f64)
+    let g = bytes / (1u64 << 30) as f64;
+    if g >= 1.0 {
+        format!("{g:.1} GiB")
+    } else {
+        format!("{:.1} MiB", bytes / (1u64 << 20) as f64)
+    }
 }
 
 /// Refuses, before allocating, a run whose estimated peak memory
@@ -326,7 +345,14 @@ pub fn main(args: RunArgs) -> Result<(), String> {
     if args.checkpoint_every == Some(0) {
         return Err("--checkpoint-every: must be a whole number >= 1, got 0".into());
     }
-    let mut trainer = build_trainer(&args.config, args.resume.as_deref())?;
+    let mut trainer = match build_trainer(&args.config, args.resume.as_deref()) {
+        Ok(t) => t,
+        Err(BuildError::Input(msg)) => return Err(msg),
+        Err(BuildError::TooLarge(msg)) => {
+            eprintln!("error: {msg}");
+            std::process::exit(2);
+        }
+    };
     let opts = ExecOptions {
         checkpoint: args.checkpoint.clone(),
         checkpoint_every: args.checkpoint_every,

@@ -13,6 +13,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -690,6 +691,13 @@ pub fn run_one(
     checkpoint_every: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(RunResult, bool), String> {
+    // Fault injection for the tests (tests/sweep.rs): a run whose name contains
+    // GN_TEST_PANIC_RUN panics here, as a bug in the numerics would.
+    if let Ok(pat) = std::env::var("GN_TEST_PANIC_RUN") {
+        if !pat.is_empty() && p.name.contains(&pat) {
+            panic!("injected panic for {}", p.name);
+        }
+    }
     let cp = checkpoint_path(dir, &p.name);
     let (mut trainer, prior, prior_wall, resumed) = if cp.exists() {
         let s = load_saved(&cp)?;
@@ -697,6 +705,7 @@ pub fn run_one(
         t.set_max_iter(p.config.max_iter);
         (t, s.records, s.wall_s, true)
     } else {
+        run::check_memory(&p.config)?;
         (Trainer::new(p.config.clone()).map_err(|e| run::describe(&e, None))?, Vec::new(), 0.0, false)
     };
     let opts = ExecOptions { checkpoint: Some(cp.clone()), checkpoint_every: Some(checkpoint_every), progress: false };
@@ -736,6 +745,23 @@ fn cores() -> usize {
         return c.max(1);
     }
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The text of a caught panic (`panic!("…")` payloads are `&str` or `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    }
+}
+
+/// Locks the sweep's shared state even if a thread panicked while holding it (its data —
+/// counters and names — stays consistent at every point a panic could occur).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The progress line's list of runs under way, with their steps at the last checkpoint.
@@ -837,7 +863,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
                 loop {
                     let next = {
-                        let mut s = shared.lock().unwrap();
+                        let mut s = lock(&shared);
                         let next = s.queue.next();
                         if let Some(p) = &next {
                             s.active.push((p.name.clone(), 0, p.config.max_iter));
@@ -848,16 +874,20 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                     let Some(p) = next else { break };
                     let t0 = Instant::now();
                     let progress = |k: u64, max: u64| {
-                        let mut s = shared.lock().unwrap();
+                        let mut s = lock(&shared);
                         if let Some(a) = s.active.iter_mut().find(|a| a.0 == p.name) {
                             a.1 = k;
                             a.2 = max;
                         }
                         bar.set_message(running(&s.active));
                     };
-                    let outcome = pool.install(|| run_one(&dir, &p, args.checkpoint_every, &progress));
+                    // A run that panics is reported as failed with the panic's message; the
+                    // others go on (the lock below is never held while a run computes).
+                    let outcome = pool
+                        .install(|| std::panic::catch_unwind(AssertUnwindSafe(|| run_one(&dir, &p, args.checkpoint_every, &progress))))
+                        .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))));
                     let secs = t0.elapsed().as_secs_f64();
-                    let mut s = shared.lock().unwrap();
+                    let mut s = lock(&shared);
                     s.active.retain(|a| a.0 != p.name);
                     s.done += 1;
                     s.ran += 1;
@@ -889,7 +919,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         }
     });
     bar.finish_and_clear();
-    let s = shared.into_inner().unwrap();
+    let s = shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     eprintln!(
         "gn sweep: {} of {} runs done in {}{}",
         s.done - s.errors.len(),
