@@ -11,9 +11,10 @@ use crate::results::{Record, RunResult, Status};
 use serde::Serialize;
 
 /// The configuration fields that make a step-equivalence cell: everything but the step, the
-/// step limit and the record spacing.
+/// step limit and the record spacing (the flow-time limit is the same).
 fn same_cell(a: &Config, b: &Config) -> bool {
-    a.method == b.method
+    a.max_flow_time == b.max_flow_time
+        && a.method == b.method
         && a.activation == b.activation
         && a.tau0 == b.tau0
         && a.n == b.n

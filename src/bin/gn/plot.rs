@@ -618,7 +618,8 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
     // 1. Step equivalence: one panel per (N, τ₀), a colour per λ, train solid, test dashed.
     let study: Vec<&Run> = runs
         .iter()
-        .filter(|r| r.method() == Method::Gd && !r.r.config.refit && r.r.config.max_flow_time == Some(STUDY_T))
+        .filter(|r| r.method() == Method::Gd && !r.r.config.refit)
+        .filter(|r| r.r.config.max_flow_time.is_some_and(|t| t != HORIZON_T))
         .collect();
     let lrs = distinct(study.iter().copied(), |r| r.lr());
     let mut panels = Vec::new();
@@ -635,7 +636,7 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
                     clip(r.r.records.iter().filter_map(|x| f(x).map(|y| (x.flow_time(lr), y))).collect(), cap)
                 };
                 if r.diverged() {
-                    diverged.push(format!("{lr}"));
+                    diverged.push(lr);
                 }
                 series.push(Series::line(format!("λ = {lr}"), color, false, at_t(&|x| Some(x.train_loss))));
                 series.push(Series::line(None, color, true, at_t(&|x| x.test_loss)));
@@ -643,7 +644,9 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
             let title = if diverged.is_empty() {
                 format!("N = {n}, τ₀ = {t}")
             } else {
-                format!("N = {n}, τ₀ = {t} (λ = {} diverged)", diverged.join(", "))
+                diverged.sort_by(f64::total_cmp);
+                let list: Vec<String> = diverged.iter().map(|l| l.to_string()).collect();
+                format!("N = {n}, τ₀ = {t} (λ = {} diverged)", list.join(", "))
             };
             panels.push(Panel { title, xdesc: "flow time t = λ·k".into(), ydesc: "loss".into(), ylog: true, series });
         }
@@ -655,7 +658,7 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
             title: format!("GD at several step sizes on one flow-time axis — M = {m}, seed 1: train (solid) and test (dashed) loss"),
             cols,
             panels,
-            note: Some(format!("Log axes (t = 0 not shown). Steps that follow the same flow overlap; runs end at t = {STUDY_T:e}. Diverged runs are clipped at 1000× the initial loss.")),
+            note: Some(format!("Log axes (t = 0 not shown). Steps that follow the same flow overlap; runs end at their flow-time limit (the paper-flow study's: t = {STUDY_T:e}). Diverged runs are clipped at 1000× the initial loss.")),
         });
     }
     // 2. The paper's figure: final test loss against τ₀, one panel per N.

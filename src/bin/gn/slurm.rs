@@ -96,7 +96,7 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
         ($($f:ident => $flag:expr),*) => { $( if let Some(x) = s.$f { push($flag, x.to_string()); } )* };
     }
     opt!(d => "--d", m_teacher => "--m-teacher", n_test => "--n-test", eps0 => "--eps0", tol => "--tol",
-         max_iter => "--max-iter", eval_every => "--eval-every", max_flow_time => "--max-flow-time");
+         max_iter => "--max-iter", eval_every => "--eval-every", max_flow_time => "--max-flow-time", record_every_t => "--record-every-t");
     push("--checkpoint-every", a.checkpoint_every.to_string());
     push("--out", out.display().to_string());
     if s.refit {

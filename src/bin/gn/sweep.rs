@@ -78,6 +78,10 @@ pub struct ScalarArgs {
     /// Stop each run at flow time T = λ·k (step limit ⌈T/λ⌉ per λ; names get `-tT`)
     #[arg(long, value_name = "T", value_parser = parse_number)]
     pub max_flow_time: Option<f64>,
+    /// Record every DT of flow time: --eval-every round(DT/λ) per λ (so runs at different λ
+    /// record at common flow times when DT/λ is whole)
+    #[arg(long, value_name = "DT", value_parser = parse_number, conflicts_with = "eval_every")]
+    pub record_every_t: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -432,6 +436,9 @@ pub fn blocks(args: &SweepArgs) -> Vec<Block> {
         if s.eval_every.is_some() {
             b.record_dt = None;
         }
+        if s.record_every_t.is_some() {
+            b.record_dt = s.record_every_t;
+        }
     }
     blocks
 }
@@ -507,7 +514,13 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
                                         step = Some(choice);
                                     }
                                     if let Some(dt) = b.record_dt {
-                                        config.eval_every = ((dt / config.lr).round() as u64).max(1);
+                                        if !(dt.is_finite() && dt > 0.0) {
+                                            return Err(format!("--record-every-t: must be a finite number > 0, got {dt}"));
+                                        }
+                                        if config.lr.is_finite() && config.lr > 0.0 {
+                                            let k = (dt / config.lr).round();
+                                            config.eval_every = (k as u64).max(1); // saturating: validation reports a huge value
+                                        }
                                     }
                                     config.apply_max_flow_time();
                                     if let Err(e) = config.validate() {
