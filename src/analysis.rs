@@ -55,6 +55,11 @@ pub struct StepComparison {
     pub max_rel_test: f64,
     /// Where the larger of the two was reached.
     pub worst_t: Option<f64>,
+    /// The last common flow time, and the relative differences there (context: a step can
+    /// end on the same model yet stray during a fast drop of the loss).
+    pub last_t: Option<f64>,
+    pub last_rel_train: Option<f64>,
+    pub last_rel_test: Option<f64>,
     /// Within the tolerance at every common time (and not diverged, ≥ 2 common times).
     pub equivalent: bool,
 }
@@ -81,6 +86,7 @@ pub fn compare_steps(reference: &RunResult, other: &RunResult, tol: f64) -> Step
     let mut common = 0;
     let (mut worst_train, mut worst_test, mut worst_t, mut worst) = (0.0f64, 0.0f64, None, -1.0f64);
     let mut j = 0;
+    let mut last = None;
     let refs: &[Record] = &reference.records;
     for r in &other.records {
         let t = r.flow_time(lr1);
@@ -95,6 +101,7 @@ pub fn compare_steps(reference: &RunResult, other: &RunResult, tol: f64) -> Step
             (None, None) => 0.0,
             _ => f64::INFINITY,
         };
+        last = Some((t, dtrain, dtest));
         worst_train = worst_train.max(dtrain);
         worst_test = worst_test.max(dtest);
         if dtrain.max(dtest) > worst {
@@ -112,6 +119,9 @@ pub fn compare_steps(reference: &RunResult, other: &RunResult, tol: f64) -> Step
         max_rel_train: worst_train,
         max_rel_test: worst_test,
         worst_t,
+        last_t: last.map(|l| l.0),
+        last_rel_train: last.map(|l| l.1),
+        last_rel_test: last.map(|l| l.2),
         equivalent,
     }
 }
@@ -527,6 +537,10 @@ mod tests {
         let c = compare_steps(&r10, &r30, 0.01);
         assert_eq!(c.common_times, 67);
         assert!(c.equivalent && c.max_rel_train > 0.004 && c.max_rel_train < 0.005, "{c:?}");
+        // The drift grows with t, so the last common time (t = 198 000, not 2·10⁵: 2·10⁵/3000
+        // is not whole) carries the largest difference: 0.005 · 198 000 / 200 000.
+        assert_eq!(c.last_t, Some(198_000.0));
+        assert!((c.last_rel_train.unwrap() - 0.005 * 0.99).abs() < 1e-12, "{c:?}");
         let c = compare_steps(&r10, &r100, 0.01);
         assert!(!c.equivalent && c.max_rel_test > 0.019, "{c:?}");
         let cells = step_equivalence(&[&r10, &r30, &r100], 10.0, 0.01);

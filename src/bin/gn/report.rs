@@ -400,13 +400,13 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
         EQUIV_TOL * 100.0,
         cells.len()
     );
-    let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % |");
-    let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % | last common t | rel. diff there, train | test |");
+    let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|");
     for c in &cells {
         for x in &c.comparisons {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.n,
                 c.tau0,
                 x.lr,
@@ -415,7 +415,10 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
                 num(Some(x.max_rel_train)),
                 num(Some(x.max_rel_test)),
                 x.worst_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
-                if x.equivalent { "yes" } else { "**no**" }
+                if x.equivalent { "yes" } else { "**no**" },
+                x.last_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
+                num(x.last_rel_train),
+                num(x.last_rel_test),
             );
         }
     }
