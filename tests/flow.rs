@@ -188,6 +188,10 @@ fn the_paper_flow_preset_has_the_issues_grid() {
     let (horizon, _) = dry_run(&["--part", "horizon"]);
     assert_eq!(horizon.len(), 7 * 9);
     let mut lowered = 0;
+    // λ*: the step of every run that is not lowered (one value, whatever the study measured).
+    let star: Vec<f64> = horizon.iter().filter(|r| !r[7].starts_with("lowered")).map(|r| f(r, 2)).collect();
+    assert!(!star.is_empty() && star.iter().all(|&l| l == star[0]), "{star:?}");
+    let star = star[0];
     for r in &horizon {
         let why = &r[7];
         let lr = f(r, 2);
@@ -198,10 +202,8 @@ fn the_paper_flow_preset_has_the_issues_grid() {
         assert!(lr * lmax / n <= 1.0 + 1e-12, "{r:?}");
         if why.starts_with("lowered") {
             lowered += 1;
-            assert!(100.0 * lmax / n > 1.0, "{r:?}");
+            assert!(star * lmax / n > 1.0, "{r:?}");
             assert!(lr * lmax / n > 0.9, "lowered to about half the bound: {r:?}");
-        } else {
-            assert_eq!(lr, 100.0);
         }
     }
     assert!(horizon.iter().filter(|r| r[0].contains("tau0_100-")).all(|r| r[7].starts_with("lowered")));
