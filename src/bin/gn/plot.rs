@@ -627,7 +627,9 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
         for t in distinct(study.iter().copied().filter(|r| r.n() == n), |r| r.tau0()) {
             let mut series = Vec::new();
             let mut diverged = Vec::new();
-            for r in study.iter().filter(|r| r.n() == n && r.tau0() == t) {
+            let mut here: Vec<&&Run> = study.iter().filter(|r| r.n() == n && r.tau0() == t).collect();
+            here.sort_by(|a, b| a.lr().total_cmp(&b.lr()));
+            for r in here {
                 let i = lrs.iter().position(|&l| l == r.lr()).unwrap_or(0);
                 let color = PALETTE[i % PALETTE.len()];
                 let lr = r.lr();

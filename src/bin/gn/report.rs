@@ -460,7 +460,7 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
         let c = &p.config;
         let run = found.iter().find(|r| r.config == *c);
         let status = run.map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time())).unwrap_or("not run".into());
-        let why = if st.lowered { format!("half the bound (λ\\* = {} ≥ half of it)", st.wanted) } else { "λ\\*".to_string() };
+        let why = if st.lowered { format!("half the bound (λ\\* = {} > half of it)", st.wanted) } else { "λ\\*".to_string() };
         let ratio = c.lr * st.lambda_max / c.n as f64;
         let _ = writeln!(
             s,
