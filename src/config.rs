@@ -121,6 +121,11 @@ pub struct Config {
     pub eval_every: u64,
     /// Also record the last-layer refit test loss at each record point.
     pub refit: bool,
+    /// Stop once the flow time t = λ·k reaches this (DESIGN.md §3): the step limit is then
+    /// `max_iter` = ⌈T/λ⌉, set by [`Config::apply_max_flow_time`]. Absent in files written
+    /// before flow time existed, and omitted when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_flow_time: Option<f64>,
 }
 
 /// The τ₀ grid of the paper.
@@ -138,6 +143,39 @@ pub const MAX_N_TEST: usize = 1_000_000;
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Divergence: L_k > DIVERGENCE_FACTOR · L₁ (or not finite).
 pub const DIVERGENCE_FACTOR: f64 = 1e6;
+
+/// `MemAvailable` of a /proc/meminfo text, in bytes (`None` if absent or malformed).
+pub fn parse_meminfo_available(meminfo: &str) -> Option<f64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let mut parts = line["MemAvailable:".len()..].split_whitespace();
+    let value: f64 = parts.next()?.parse().ok()?;
+    let scale = match parts.next() {
+        Some("kB") | Some("KB") | Some("kb") => 1024.0,
+        None => 1.0,
+        Some(_) => return None,
+    };
+    Some(value * scale)
+}
+
+/// The flow time t = λ·k after k steps of size λ (DESIGN.md §3).
+pub fn flow_time(lr: f64, k: u64) -> f64 {
+    lr * k as f64
+}
+
+/// The number of steps of size `lr` that reach flow time `t`: ⌈t/λ⌉, where a quotient
+/// within 1e-9 (relative) of an integer counts as that integer (so 2·10⁵ / 30 is 6667 steps
+/// and 0.3 / 0.1 is 3, not 4). `None` if t or λ is not a finite number > 0 or the count
+/// exceeds 2^53 − 1.
+pub fn steps_for_flow_time(t: f64, lr: f64) -> Option<u64> {
+    if !(t.is_finite() && t > 0.0 && lr.is_finite() && lr > 0.0) {
+        return None;
+    }
+    let q = t / lr;
+    let r = q.round();
+    let k = if (q - r).abs() <= 1e-9 * r.max(1.0) { r } else { q.ceil() };
+    let k = k.max(1.0);
+    (k <= MAX_SAFE_INTEGER as f64).then_some(k as u64)
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -157,6 +195,7 @@ impl Default for Config {
             max_iter: 2_000_000,
             eval_every: 100,
             refit: false,
+            max_flow_time: None,
         }
     }
 }
@@ -196,6 +235,16 @@ impl Config {
         whole("seed", self.seed, 0);
         whole("max_iter", self.max_iter, 0);
         whole("eval_every", self.eval_every, 1);
+        if let Some(t) = self.max_flow_time {
+            if !t.is_finite() || t <= 0.0 {
+                out.push(FieldError::new("max_flow_time", format!("must be a finite number > 0, got {t}")));
+            } else if self.lr.is_finite() && self.lr > 0.0 && steps_for_flow_time(t, self.lr).is_none() {
+                out.push(FieldError::new(
+                    "max_flow_time",
+                    format!("needs at most {MAX_SAFE_INTEGER} steps of size lr = {}, got {t} (that is {:e} steps)", self.lr, t / self.lr),
+                ));
+            }
+        }
         out
     }
 
@@ -207,6 +256,19 @@ impl Config {
         } else {
             Err(problems)
         }
+    }
+
+    /// Sets `max_iter` to ⌈T/λ⌉ when `max_flow_time` = T is set (no-op otherwise, or when the
+    /// step count is out of range: [`Config::problems`] reports that).
+    pub fn apply_max_flow_time(&mut self) {
+        if let Some(k) = self.max_flow_time.and_then(|t| steps_for_flow_time(t, self.lr)) {
+            self.max_iter = k;
+        }
+    }
+
+    /// The flow time t = λ·k after `k` steps (DESIGN.md §3).
+    pub fn flow_time(&self, k: u64) -> f64 {
+        flow_time(self.lr, k)
     }
 
     /// Number of trainable parameters P = M(d + 2).

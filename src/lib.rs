@@ -19,11 +19,13 @@
 //! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
 
 pub mod activation;
+pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod damping;
 pub mod data;
 pub mod error;
+pub mod flow;
 pub mod hidden;
 pub mod linalg;
 pub mod metrics;

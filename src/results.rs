@@ -1,7 +1,7 @@
 //! What a run produces: records, its final status and summary, and their CSV and JSON forms
 //! (one definition, shared by the CLI, the sweeps and the browser's export buttons).
 
-use crate::config::Config;
+use crate::config::{flow_time, Config};
 use serde::{Deserialize, Serialize};
 
 /// Why a run stopped (or that it has not).
@@ -62,25 +62,82 @@ pub struct Summary {
     /// Test loss of the last-layer refit at the final weights.
     pub refit_test_loss: Option<f64>,
     pub wall_s: Option<f64>,
+    /// GN steps whose fast solve could not certify ε and used the eigendecomposition
+    /// (`damping`); 0 for GD and in files written before it was counted.
+    #[serde(default)]
+    pub gn_fallbacks: u64,
 }
 
 /// A finished (or interrupted) run as written to `--out FILE.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// In JSON every record and the summary also carry `flow_time`, t = λ·k (DESIGN.md §3),
+/// computed from `config.lr` when written; files without it (written before it existed) load
+/// the same, since it is always derived from `config.lr` and the iteration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct RunResult {
     pub config: Config,
     pub records: Vec<Record>,
     pub summary: Summary,
 }
 
-/// The CSV header, in the order of [`Record`]'s fields.
+/// A record as written: its fields, then `flow_time` last.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    #[serde(flatten)]
+    record: &'a Record,
+    flow_time: f64,
+}
+
+/// The summary as written: its fields, then `flow_time` (λ × iterations) and the step limit.
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    flow_time: f64,
+    max_iter: u64,
+}
+
+#[derive(Serialize)]
+struct RunResultOut<'a> {
+    config: &'a Config,
+    records: Vec<RecordOut<'a>>,
+    summary: SummaryOut<'a>,
+}
+
+impl Serialize for RunResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let lr = self.config.lr;
+        RunResultOut {
+            config: &self.config,
+            records: self.records.iter().map(|record| RecordOut { record, flow_time: record.flow_time(lr) }).collect(),
+            summary: SummaryOut {
+                summary: &self.summary,
+                flow_time: flow_time(lr, self.summary.iterations),
+                max_iter: self.config.max_iter,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+/// The CSV header of [`records_csv`], in the order of [`Record`]'s fields.
 pub const CSV_HEADER: &str =
     "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s";
+
+/// The CSV header of [`records_csv_with_flow_time`]: [`CSV_HEADER`] and `flow_time` last.
+pub const CSV_HEADER_FLOW: &str =
+    "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s,flow_time";
 
 fn cell(x: Option<f64>) -> String {
     x.map(|v| format!("{v:e}")).unwrap_or_default()
 }
 
 impl Record {
+    /// The flow time t = λ·k of this record, for a run with step size `lr`.
+    pub fn flow_time(&self, lr: f64) -> f64 {
+        flow_time(lr, self.iter)
+    }
+
     /// One CSV line (no newline); empty cells where a value was not computed.
     pub fn csv_row(&self) -> String {
         format!(
@@ -111,7 +168,32 @@ pub fn records_csv(records: &[Record]) -> String {
     out
 }
 
+/// Records as a CSV document with header, `flow_time` = λ·iter as the last column (what
+/// `gn run --out FILE.csv` writes).
+pub fn records_csv_with_flow_time(records: &[Record], lr: f64) -> String {
+    let mut out = String::with_capacity(80 * (records.len() + 1));
+    out.push_str(CSV_HEADER_FLOW);
+    out.push('\n');
+    for r in records {
+        out.push_str(&r.csv_row());
+        out.push(',');
+        out.push_str(&cell(Some(r.flow_time(lr))));
+        out.push('\n');
+    }
+    out
+}
+
 impl RunResult {
+    /// The records as CSV with the `flow_time` column (λ from the config).
+    pub fn records_csv(&self) -> String {
+        records_csv_with_flow_time(&self.records, self.config.lr)
+    }
+
+    /// The flow time reached: λ × iterations.
+    pub fn flow_time(&self) -> f64 {
+        flow_time(self.config.lr, self.summary.iterations)
+    }
+
     /// Pretty JSON. Non-finite losses (a diverged run) are written as null.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a RunResult always serialises")

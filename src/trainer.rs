@@ -322,6 +322,7 @@ impl Trainer {
             rf_test_loss: self.rf_test_loss,
             refit_test_loss: last.and_then(|r| r.refit_test_loss),
             wall_s,
+            gn_fallbacks: self.gn.fallbacks,
         }
     }
 

@@ -40,26 +40,33 @@ fn csv_and_json_outputs_have_the_documented_shape() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s"
+        "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s,flow_time"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.iter().map(|r| r[0]).collect::<Vec<_>>(), ["0", "4", "8", "10"]);
-    assert!(rows.iter().all(|r| r.len() == 10 && !r[8].is_empty() && !r[9].is_empty()));
+    assert!(rows.iter().all(|r| r.len() == 11 && !r[8].is_empty() && !r[9].is_empty()));
+    // flow_time, last: t = λ·k with the default λ = 10.
+    for r in &rows {
+        assert_eq!(r[10].parse::<f64>().unwrap(), 10.0 * r[0].parse::<f64>().unwrap());
+    }
     assert!(rows.last().unwrap()[6].is_empty(), "no step from the final state");
 
     args.pop();
     args.push(s(&json));
     run_ok(&args);
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["status", "iterations", "final_train_loss", "final_test_loss", "rf_test_loss", "refit_test_loss", "wall_s"] {
+    for key in ["status", "iterations", "final_train_loss", "final_test_loss", "rf_test_loss", "refit_test_loss", "wall_s", "flow_time", "max_iter"] {
         assert!(v["summary"].get(key).is_some(), "summary lacks {key}");
     }
     assert_eq!(v["summary"]["status"], "max_iter");
     assert_eq!(v["config"]["m"], 30);
     let rec = &v["records"][0];
-    for key in ["iter", "train_loss", "test_loss", "sigma_min", "sigma_max", "eps", "step_norm", "alignment", "refit_test_loss", "elapsed_s"] {
+    for key in ["iter", "train_loss", "test_loss", "sigma_min", "sigma_max", "eps", "step_norm", "alignment", "refit_test_loss", "elapsed_s", "flow_time"] {
         assert!(rec.get(key).is_some(), "record lacks {key}");
     }
+    assert_eq!(v["summary"]["flow_time"], 100.0);
+    let last = v["records"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["flow_time"], 100.0);
 }
 
 #[test]

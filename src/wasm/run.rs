@@ -6,7 +6,7 @@ use super::parse::{js_error, to_js};
 use super::PACKED_KEYS;
 use crate::config::Config;
 use crate::picture;
-use crate::results::{records_csv, Record};
+use crate::results::{records_csv_with_flow_time, Record};
 use crate::trainer::Trainer;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -257,9 +257,9 @@ impl Run {
         to_js(&self.config)
     }
 
-    /// The records as CSV, the same columns as the CLI's.
+    /// The records as CSV, the same columns as the CLI's (flow time last).
     pub fn csv(&self) -> String {
-        records_csv(&self.records)
+        records_csv_with_flow_time(&self.records, self.config.lr)
     }
 
     /// Config, records and summary as JSON, the same document as the CLI's `--out`.

@@ -608,11 +608,123 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     figs
 }
 
+/// Figures of a flow-time folder (runs stopped at a flow time, e.g. the paper-flow preset's):
+/// GD at several λ on one flow-time axis, and the paper's final test loss against τ₀.
+fn flow_figures(runs: &[Run]) -> Vec<Figure> {
+    use gauss_newton::analysis::{at_horizon, is_gd_horizon, is_gn_main};
+    use gauss_newton::flow::{HORIZON_T, STUDY_T};
+    let mut figs = Vec::new();
+    let m = runs.first().map(|r| r.r.config.m).unwrap_or(0);
+    // 1. Step equivalence: one panel per (N, τ₀), a colour per λ, train solid, test dashed.
+    let study: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.method() == Method::Gd && !r.r.config.refit)
+        .filter(|r| r.r.config.max_flow_time.is_some_and(|t| t != HORIZON_T))
+        .collect();
+    let lrs = distinct(study.iter().copied(), |r| r.lr());
+    let mut panels = Vec::new();
+    for n in distinct(study.iter().copied(), |r| r.n()) {
+        for t in distinct(study.iter().copied().filter(|r| r.n() == n), |r| r.tau0()) {
+            let mut series = Vec::new();
+            let mut diverged = Vec::new();
+            let mut here: Vec<&&Run> = study.iter().filter(|r| r.n() == n && r.tau0() == t).collect();
+            here.sort_by(|a, b| a.lr().total_cmp(&b.lr()));
+            for r in here {
+                let i = lrs.iter().position(|&l| l == r.lr()).unwrap_or(0);
+                let color = PALETTE[i % PALETTE.len()];
+                let lr = r.lr();
+                let cap = loss_cap(r);
+                let at_t = |f: &dyn Fn(&Record) -> Option<f64>| {
+                    clip(r.r.records.iter().filter_map(|x| f(x).map(|y| (x.flow_time(lr), y))).collect(), cap)
+                };
+                if r.diverged() {
+                    diverged.push(lr);
+                }
+                series.push(Series::line(format!("λ = {lr}"), color, false, at_t(&|x| Some(x.train_loss))));
+                series.push(Series::line(None, color, true, at_t(&|x| x.test_loss)));
+            }
+            let title = if diverged.is_empty() {
+                format!("N = {n}, τ₀ = {t}")
+            } else {
+                diverged.sort_by(f64::total_cmp);
+                let list: Vec<String> = diverged.iter().map(|l| l.to_string()).collect();
+                format!("N = {n}, τ₀ = {t} (λ = {} diverged)", list.join(", "))
+            };
+            panels.push(Panel { title, xdesc: "flow time t = λ·k".into(), ydesc: "loss".into(), ylog: true, series });
+        }
+    }
+    if !panels.is_empty() {
+        let cols = if panels.len() <= 3 { panels.len() } else { panels.len().div_ceil(2) };
+        figs.push(Figure {
+            stem: "step_equivalence".into(),
+            title: format!("GD at several step sizes on one flow-time axis — M = {m}, seed 1: train (solid) and test (dashed) loss"),
+            cols,
+            panels,
+            note: Some(format!("Log axes (t = 0 not shown). Steps that follow the same flow overlap; runs end at their flow-time limit (the paper-flow study's: t = {STUDY_T:e}). Diverged runs are clipped at 1000× the initial loss.")),
+        });
+    }
+    // 2. The paper's figure: final test loss against τ₀, one panel per N.
+    let gn: Vec<&Run> = runs.iter().filter(|r| is_gn_main(&r.r.config)).collect();
+    let gd: Vec<&Run> = runs.iter().filter(|r| is_gd_horizon(&r.r.config, HORIZON_T)).collect();
+    let ns = distinct(gn.iter().chain(gd.iter()).copied(), |r| r.n());
+    let mut panels = Vec::new();
+    for &n in &ns {
+        let point = |sel: &[&Run], t: f64, val: &dyn Fn(&Run) -> Option<f64>| -> Option<(f64, f64, f64, usize)> {
+            let v: Vec<f64> = sel.iter().filter(|r| r.n() == n && r.tau0() == t).filter_map(|r| val(r)).collect();
+            stats(v.iter().copied()).map(|(mean, lo, hi)| (mean, lo, hi, v.len()))
+        };
+        let taus = distinct(gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n), |r| r.tau0());
+        let mut series = Vec::new();
+        let mut mk = |label: &str, color: RGBColor, dashed: bool, sel: &[&Run], val: &dyn Fn(&Run) -> Option<f64>, hollow_if: &dyn Fn(&Run) -> bool| {
+            let (mut points, mut bars, mut hollow) = (Vec::new(), Vec::new(), Vec::new());
+            for &t in &taus {
+                if let Some((mean, lo, hi, k)) = point(sel, t, val) {
+                    points.push((t, mean));
+                    hollow.push(sel.iter().any(|r| r.n() == n && r.tau0() == t && hollow_if(r)));
+                    if k > 1 {
+                        bars.push((t, lo, hi));
+                    }
+                }
+            }
+            series.push(Series { label: Some(label.into()), color, dashed, points, markers: true, hollow, bars });
+        };
+        let finite = |r: &Run| r.r.summary.final_test_loss.filter(|x| x.is_finite());
+        mk("GN (λ = 10)", GN, false, &gn, &|r| if r.diverged() { None } else { finite(r) }, &|r| !r.converged());
+        mk("GD (t = 2e7 or converged)", GD, false, &gd, &|r| if r.diverged() { None } else { finite(r) }, &|r| !at_horizon(&r.r, HORIZON_T));
+        let both: Vec<&Run> = gn.iter().chain(gd.iter()).copied().collect();
+        mk("random features", RF, true, &both, &|r| r.r.summary.rf_test_loss, &|_| false);
+        mk("GN refit", REFIT, true, &gn, &|r| if r.diverged() { None } else { r.r.summary.refit_test_loss }, &|r| !r.converged());
+        let seeds = distinct(gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n), |r| r.r.config.seed).len();
+        panels.push(Panel {
+            title: format!("N = {n} ({seeds} seed{})", if seeds == 1 { "" } else { "s" }),
+            xdesc: "τ₀".into(),
+            ydesc: "final test loss".into(),
+            ylog: true,
+            series,
+        });
+    }
+    if !panels.is_empty() {
+        let cols = if panels.len() <= 3 { panels.len() } else { panels.len().div_ceil(2) };
+        figs.push(Figure {
+            stem: "paper_test_loss_vs_tau0".into(),
+            title: format!("Final test loss against τ₀ (the paper's figure) — M = {m}, mean over seeds, bars: min–max"),
+            cols,
+            panels,
+            note: Some("GD at λ* (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon). Diverged runs left out.".into()),
+        });
+    }
+    figs
+}
+
 pub fn main(args: PlotArgs) -> Result<(), String> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| "the bundled font is invalid".to_string())?;
     let runs = load_dir(&args.dir)?;
     std::fs::create_dir_all(&args.out).map_err(|x| format!("--out {}: cannot create ({x})", args.out.display()))?;
-    let figs = figures(&runs, args.n, args.seed);
+    let figs = if runs.iter().any(|r| r.r.config.max_flow_time.is_some()) {
+        flow_figures(&runs)
+    } else {
+        figures(&runs, args.n, args.seed)
+    };
     if figs.is_empty() {
         return Err(format!("{}: nothing to plot", args.dir.display()));
     }

@@ -317,9 +317,25 @@ pub fn markdown(runs: &[Run], claims: &[Claim], title: &str) -> String {
             let _ = writeln!(s, "  - {d}");
         }
     }
+    s.push_str(&run_table_with(runs, false));
+    s
+}
+
+fn run_table(runs: &[Run]) -> String {
+    run_table_with(runs, true)
+}
+
+/// The table of every run; with `flow`, also the step limit and the flow time reached.
+fn run_table_with(runs: &[Run], flow: bool) -> String {
+    let mut s = String::new();
     let _ = writeln!(s, "\n## Runs\n");
+    if flow {
+        let _ = writeln!(s, "| method | act. | τ₀ | N | M | λ | seed | refit | status | iterations | t = λ·k | step limit | train loss | test loss | RF test | refit test | wall s |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    } else {
     let _ = writeln!(s, "| method | act. | τ₀ | N | M | λ | seed | refit | status | iterations | train loss | test loss | RF test | refit test | wall s |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|");
+    }
     let mut sorted: Vec<&Run> = runs.iter().collect();
     sorted.sort_by(|a, b| {
         (a.n(), a.lr(), a.method().name(), a.tau0(), a.r.config.seed)
@@ -329,9 +345,10 @@ pub fn markdown(runs: &[Run], claims: &[Claim], title: &str) -> String {
     for r in sorted {
         let c = &r.r.config;
         let m = &r.r.summary;
+        let flow_cells = if flow { format!(" {:.4e} | {} |", r.r.flow_time(), c.max_iter) } else { String::new() };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{flow_cells} {} | {} | {} | {} | {} |",
             c.method.name().to_uppercase(),
             c.activation.name(),
             c.tau0,
@@ -354,8 +371,167 @@ pub fn markdown(runs: &[Run], claims: &[Claim], title: &str) -> String {
     s
 }
 
+/// The flow-time report (folders with runs stopped at a flow time, e.g. the paper-flow
+/// preset's): the step-equivalence study, GD's step in each run against its stability bound,
+/// and the claims in flow time measured against the paper-flow grid. Returns the Markdown
+/// sections and the JSON verdicts.
+fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String> {
+    use crate::sweep::{expand, preset_blocks, Preset, LAMBDA_STAR};
+    use gauss_newton::analysis::{self, step_equivalence};
+    use gauss_newton::flow::{EQUIV_TOL, HORIZON_T, REFERENCE_LR, STUDY_T};
+    let plan = expand(&preset_blocks(Preset::PaperFlow))?;
+    let expected: Vec<gauss_newton::Config> = plan.iter().map(|p| p.config.clone()).collect();
+    let found: Vec<gauss_newton::RunResult> = runs.iter().map(|r| r.r.clone()).collect();
+    let mut s = String::new();
+    let mut json = Vec::new();
+    // 1. Step equivalence.
+    let study: Vec<&gauss_newton::RunResult> = found
+        .iter()
+        .filter(|r| r.config.method == Method::Gd && !r.config.refit && r.config.max_flow_time.is_some())
+        .collect();
+    let cells = step_equivalence(&study, REFERENCE_LR, EQUIV_TOL);
+    let study_cells = plan.iter().filter(|p| p.config.max_flow_time == Some(STUDY_T) && !p.config.refit && p.config.lr == REFERENCE_LR).count();
+    let measured = analysis::flow_equivalent_step(&cells);
+    let _ = writeln!(s, "## Step equivalence: GD on one flow-time axis
+");
+    let _ = writeln!(
+        s,
+        "GD runs to a common flow time t = λ·k (the paper-flow study: {STUDY_T:e}) at several λ, compared with λ = {REFERENCE_LR} at every flow time both recorded. A step is flow-equivalent in a cell when its train and test losses stay within {}% of λ = {REFERENCE_LR}'s at every common t (and it did not diverge); the cell's largest equivalent λ is the largest such that it and every smaller step are. {} of {study_cells} cells have their reference run.\n",
+        EQUIV_TOL * 100.0,
+        cells.len()
+    );
+    let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % | last common t | rel. diff there, train | test |");
+    let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|");
+    for c in &cells {
+        for x in &c.comparisons {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.n,
+                c.tau0,
+                x.lr,
+                x.status.name(),
+                x.common_times,
+                num(Some(x.max_rel_train)),
+                num(Some(x.max_rel_test)),
+                x.worst_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
+                if x.equivalent { "yes" } else { "**no**" },
+                x.last_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
+                num(x.last_rel_train),
+                num(x.last_rel_test),
+            );
+        }
+    }
+    let _ = writeln!(s);
+    for c in &cells {
+        let _ = writeln!(s, "- N={} τ₀={}: largest flow-equivalent λ = {} (compared up to t = {:.0})", c.n, c.tau0, c.largest_equivalent, c.reference_t);
+    }
+    let _ = writeln!(
+        s,
+        "\n**λ\\* measured: {}** (the smallest of the cells' largest equivalent steps, over {} of {study_cells} cells). The paper-flow preset runs GD at λ\\* = {LAMBDA_STAR}{}.\n",
+        measured.map(|x| x.to_string()).unwrap_or("– (no cell yet)".into()),
+        cells.len(),
+        match measured {
+            Some(m) if m == LAMBDA_STAR => " (the measured value)".to_string(),
+            Some(m) => format!(" — **differs from the measured {m}: update `LAMBDA_STAR` in src/bin/gn/sweep.rs**"),
+            None => String::new(),
+        }
+    );
+    json.push(serde_json::json!({
+        "id": "step-equivalence",
+        "lambda_star_measured": measured,
+        "lambda_star_preset": LAMBDA_STAR,
+        "cells_found": cells.len(),
+        "cells_expected": study_cells,
+        "cells": cells,
+    }));
+    // 2. GD's step per run.
+    let _ = writeln!(s, "## GD's step in each run, and why
+");
+    let _ = writeln!(
+        s,
+        "GD is stable only while λ·λ_max(A)/N < 2 (DESIGN.md §3); λ_max(A) is that of the NTK Gram matrix at initialisation (v = 0, A = S Sᵀ/M²). Each GD run of the paper-flow grid runs at λ\\* = {LAMBDA_STAR} if λ\\* is at most half the bound 2N/λ_max(A), else at half the bound rounded down to two digits. GD runs of the step-equivalence study take their λ as given (a divergence there is a result).\n"
+    );
+    let _ = writeln!(s, "| τ₀ | N | seed | refit | λ used | why | λ_max(A) at init | bound 2N/λ_max | λ·λ_max/N | t limit | steps | status |");
+    let _ = writeln!(s, "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|");
+    let mut rows = Vec::new();
+    for p in plan.iter().filter(|p| p.step.is_some()) {
+        let st = p.step.expect("filtered");
+        let c = &p.config;
+        let run = found.iter().find(|r| r.config == *c);
+        let status = run.map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time())).unwrap_or("not run".into());
+        let why = if st.lowered { format!("half the bound (λ\\* = {} > half of it)", st.wanted) } else { "λ\\*".to_string() };
+        let ratio = c.lr * st.lambda_max / c.n as f64;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {why} | {} | {} | {:.3} | {:e} | {} | {status} |",
+            c.tau0,
+            c.n,
+            c.seed,
+            if c.refit { "yes" } else { "no" },
+            c.lr,
+            num(Some(st.lambda_max)),
+            num(Some(st.bound)),
+            ratio,
+            c.max_flow_time.unwrap_or(f64::NAN),
+            c.max_iter,
+        );
+        rows.push(serde_json::json!({"name": p.name, "tau0": c.tau0, "n": c.n, "seed": c.seed, "refit": c.refit, "lr": c.lr,
+            "lowered": st.lowered, "lambda_star": st.wanted, "lambda_max_init": st.lambda_max, "bound": st.bound,
+            "ratio": ratio, "max_iter": c.max_iter, "status": run.map(|r| r.summary.status.name())}));
+    }
+    json.push(serde_json::json!({"id": "gd-steps", "runs": rows}));
+    // 3. Claims.
+    let verdicts = vec![
+        analysis::claim_a(&expected, &found, HORIZON_T),
+        analysis::claim_bc(&expected, &found, HORIZON_T, true, CLOSE_FACTOR),
+        analysis::claim_bc(&expected, &found, HORIZON_T, false, CLOSE_FACTOR),
+        analysis::claim_d(&expected, &found, SMALL_TAU0, WELL_BELOW),
+    ];
+    let _ = writeln!(s, "## The paper's claims in flow time
+");
+    let _ = writeln!(
+        s,
+        "Measured against the paper-flow grid ({} runs): a claim is decided only when every run it needs is finished; until then it says how many are. GD's runs count at t = {HORIZON_T:e} or at convergence; a diverged run is listed with its step and bound and never used for a verdict.\n",
+        plan.len()
+    );
+    for v in &verdicts {
+        let _ = writeln!(s, "- **({}) {}** — {}", v.id, v.verdict, v.statement);
+        for d in &v.details {
+            let _ = writeln!(s, "  - {d}");
+        }
+        if !v.missing.is_empty() {
+            let more = if v.expected - v.found > v.missing.len() { format!(" and {} more", v.expected - v.found - v.missing.len()) } else { String::new() };
+            let _ = writeln!(s, "  - missing: {}{more}", v.missing.join("; "));
+        }
+        json.push(serde_json::to_value(v).map_err(|e| e.to_string())?);
+    }
+    let _ = writeln!(s);
+    Ok((s, json))
+}
+
 pub fn main(args: ReportArgs) -> Result<(), String> {
     let runs = load_dir(&args.dir)?;
+    if runs.iter().any(|r| r.r.config.max_flow_time.is_some()) {
+        let (flow, json) = flow_report(&runs)?;
+        let title = args.dir.display().to_string();
+        let mut md = String::new();
+        let _ = writeln!(md, "# Report: {title}\n");
+        let _ = writeln!(md, "{} runs. Losses are L = (1/2N)Σ(f−y)²; t = λ·k is the flow time after k steps of size λ.\n", runs.len());
+        md.push_str(&flow);
+        md.push_str(&run_table(&runs));
+        if let Some(path) = &args.json {
+            let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+            crate::files::write_atomic(path, &text)?;
+        }
+        return match &args.out {
+            Some(path) => crate::files::write_atomic(path, &md),
+            None => {
+                print!("{md}");
+                Ok(())
+            }
+        };
+    }
     let claims = claims(&runs);
     let title = args.dir.display().to_string();
     let md = markdown(&runs, &claims, &title);

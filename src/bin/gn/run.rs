@@ -4,7 +4,6 @@
 
 use crate::files::{read, write_atomic};
 use clap::Args;
-use gauss_newton::results::records_csv;
 use gauss_newton::{Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -60,6 +59,9 @@ pub struct ConfigArgs {
     /// Also record the last-layer refit test loss at each record (hidden-learning probe)
     #[arg(long)]
     pub refit: bool,
+    /// Stop at flow time T = λ·k: sets the step limit to ⌈T/λ⌉ (instead of --max-iter)
+    #[arg(long, value_name = "T", value_parser = parse_number, allow_hyphen_values = true, conflicts_with = "max_iter")]
+    pub max_flow_time: Option<f64>,
 }
 
 /// `gn run` flags.
@@ -131,6 +133,12 @@ impl ConfigArgs {
         }
         set!(method, tau0, n, m, d, m_teacher, n_test, lr, eps0, tol, activation, seed, max_iter, eval_every);
         c.refit |= self.refit;
+        if self.max_flow_time.is_some() {
+            c.max_flow_time = self.max_flow_time;
+        } else if self.max_iter.is_some() {
+            c.max_flow_time = None; // an explicit step limit replaces a stored flow-time limit
+        }
+        c.apply_max_flow_time();
     }
 
     /// Flags that describe the data or the initialisation, which a checkpoint fixes: they may
@@ -166,13 +174,27 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, String> {
     Checkpoint::from_json(&text).map_err(|e| describe(&e, Some(path)))
 }
 
-/// The trainer `args` ask for: fresh from the flags, or resumed from `--resume`.
-pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Trainer, String> {
+/// Why [`build_trainer`] failed: bad input (exit 1) or a run too large for this machine (exit 2).
+#[derive(Debug)]
+pub enum BuildError {
+    Input(String),
+    TooLarge(String),
+}
+
+impl From<String> for BuildError {
+    fn from(s: String) -> Self {
+        BuildError::Input(s)
+    }
+}
+
+/// The trainer `args` ask for: fresh from the flags, or resumed from `--resume`. A run whose
+/// estimated memory exceeds what is available is refused before anything large is allocated.
+pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Trainer, BuildError> {
     match resume {
         Some(path) => {
             let mut ck = load_checkpoint(path)?;
             let stored = ck.resolved_config();
-            config.check_against(&stored)?;
+            config.check_against(&stored).map_err(BuildError::Input)?;
             config.apply(&mut ck.config);
             ck.config = {
                 let mut c = ck.config.clone();
@@ -183,13 +205,51 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
                 c.n_test = stored.n_test;
                 c
             };
-            Trainer::from_checkpoint(&ck).map_err(|e| describe(&e, None))
+            check_memory(&ck.config).map_err(BuildError::TooLarge)?;
+            Ok(Trainer::from_checkpoint(&ck).map_err(|e| describe(&e, None))?)
         }
         None => {
             let mut c = Config::default();
             config.apply(&mut c);
-            Trainer::new(c).map_err(|e| describe(&e, None))
+            c.validate().map_err(|e| describe(&Error::Invalid(e), None))?;
+            check_memory(&c).map_err(BuildError::TooLarge)?;
+            Ok(Trainer::new(c).map_err(|e| describe(&e, None))?)
         }
+    }
+}
+
+/// The memory this machine has free for a run: `MemAvailable` of /proc/meminfo (Linux), or
+/// `GN_MEM_LIMIT` (bytes) when set, which tests and shared machines use to lower it.
+pub fn available_memory() -> Option<f64> {
+    if let Some(v) = std::env::var("GN_MEM_LIMIT").ok().and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(v);
+    }
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    gauss_newton::config::parse_meminfo_available(&text)
+}
+
+fn gib(bytes: f64) -> String {
+    let g = bytes / (1u64 << 30) as f64;
+    if g >= 1.0 {
+        format!("{g:.1} GiB")
+    } else {
+        format!("{:.1} MiB", bytes / (1u64 << 20) as f64)
+    }
+}
+
+/// Refuses, before allocating, a run whose estimated peak memory
+/// ([`Config::estimated_bytes`]) exceeds the memory available.
+pub fn check_memory(c: &Config) -> Result<(), String> {
+    let need = c.estimated_bytes();
+    match available_memory() {
+        Some(limit) if need > limit => Err(format!(
+            "--n {} --m {}: needs about {} (estimate) but {} is available; use a smaller N, M or --n-test",
+            c.n,
+            c.m,
+            gib(need),
+            gib(limit)
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -285,7 +345,14 @@ pub fn main(args: RunArgs) -> Result<(), String> {
     if args.checkpoint_every == Some(0) {
         return Err("--checkpoint-every: must be a whole number >= 1, got 0".into());
     }
-    let mut trainer = build_trainer(&args.config, args.resume.as_deref())?;
+    let mut trainer = match build_trainer(&args.config, args.resume.as_deref()) {
+        Ok(t) => t,
+        Err(BuildError::Input(msg)) => return Err(msg),
+        Err(BuildError::TooLarge(msg)) => {
+            eprintln!("error: {msg}");
+            std::process::exit(2);
+        }
+    };
     let opts = ExecOptions {
         checkpoint: args.checkpoint.clone(),
         checkpoint_every: args.checkpoint_every,
@@ -293,9 +360,9 @@ pub fn main(args: RunArgs) -> Result<(), String> {
     };
     let result = execute(&mut trainer, &opts)?;
     match (&args.out, format) {
-        (Some(path), Some("csv")) => write_atomic(path, &records_csv(&result.records))?,
+        (Some(path), Some("csv")) => write_atomic(path, &result.records_csv())?,
         (Some(path), _) => write_atomic(path, &result.to_json())?,
-        (None, _) => print!("{}", records_csv(&result.records)),
+        (None, _) => print!("{}", result.records_csv()),
     }
     if !args.quiet {
         eprintln!("{}", summary_text(&result));
@@ -312,7 +379,7 @@ pub fn summary_text(r: &RunResult) -> String {
     let s = &r.summary;
     let c = &r.config;
     format!(
-        "{} τ₀={} N={} M={} λ={}: {} after {} iterations in {:.2} s\n  train loss {}  test loss {}\n  random-features test loss {}  refit test loss {}",
+        "{} τ₀={} N={} M={} λ={}: {} after {} iterations (flow time t = {}, step limit {}) in {:.2} s\n  train loss {}  test loss {}\n  random-features test loss {}  refit test loss {}",
         c.method.name().to_uppercase(),
         c.tau0,
         c.n,
@@ -320,10 +387,15 @@ pub fn summary_text(r: &RunResult) -> String {
         c.lr,
         s.status.name(),
         s.iterations,
+        r.flow_time(),
+        c.max_iter,
         s.wall_s.unwrap_or(0.0),
         num(s.final_train_loss),
         num(s.final_test_loss),
         num(s.rf_test_loss),
         num(s.refit_test_loss),
-    )
+    ) + &match s.gn_fallbacks {
+        0 => String::new(),
+        k => format!("\n  GN steps that fell back to the eigendecomposition: {k}"),
+    }
 }

@@ -62,6 +62,7 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
             Preset::Paper => "paper",
             Preset::Hidden => "hidden",
             Preset::Quick => "quick",
+            Preset::PaperFlow => "paper-flow",
         }
         .into());
     }
@@ -87,12 +88,15 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
     if !g.m.is_empty() {
         push("--m", join(&g.m));
     }
+    if !g.part.is_empty() {
+        push("--part", g.part.join(","));
+    }
     let s = &a.scalars;
     macro_rules! opt {
         ($($f:ident => $flag:expr),*) => { $( if let Some(x) = s.$f { push($flag, x.to_string()); } )* };
     }
     opt!(d => "--d", m_teacher => "--m-teacher", n_test => "--n-test", eps0 => "--eps0", tol => "--tol",
-         max_iter => "--max-iter", eval_every => "--eval-every");
+         max_iter => "--max-iter", eval_every => "--eval-every", max_flow_time => "--max-flow-time", record_every_t => "--record-every-t");
     push("--checkpoint-every", a.checkpoint_every.to_string());
     push("--out", out.display().to_string());
     if s.refit {

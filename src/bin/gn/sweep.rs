@@ -7,12 +7,13 @@ use crate::files::{read, write_atomic};
 use crate::run::{self, ConfigArgs, ExecOptions};
 use clap::{Args, ValueEnum};
 use gauss_newton::config::{PAPER_N, PAPER_TAU0};
-use gauss_newton::{Activation, Checkpoint, Config, Method, Record, RunResult, Trainer};
+use gauss_newton::{flow, Activation, Checkpoint, Config, Method, Record, RunResult, Trainer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -42,6 +43,9 @@ pub struct GridArgs {
     /// Hidden units M, comma-separated
     #[arg(long, value_delimiter = ',', value_parser = parse_count)]
     pub m: Vec<usize>,
+    /// Parts of the preset, comma-separated (paper-flow: study, horizon, gn, hidden)
+    #[arg(long, value_delimiter = ',', value_parser = ["study", "horizon", "gn", "hidden"])]
+    pub part: Vec<String>,
 }
 
 /// The `gn run` options that stay one value across the grid (the rest of [`ConfigArgs`]).
@@ -71,6 +75,13 @@ pub struct ScalarArgs {
     /// Also record the last-layer refit test loss at each record (hidden-learning probe)
     #[arg(long)]
     pub refit: bool,
+    /// Stop each run at flow time T = λ·k (step limit ⌈T/λ⌉ per λ; names get `-tT`)
+    #[arg(long, value_name = "T", value_parser = parse_number)]
+    pub max_flow_time: Option<f64>,
+    /// Record every DT of flow time: --eval-every round(DT/λ) per λ (so runs at different λ
+    /// record at common flow times when DT/λ is whole)
+    #[arg(long, value_name = "DT", value_parser = parse_number, conflicts_with = "eval_every")]
+    pub record_every_t: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,6 +92,10 @@ pub enum Preset {
     Hidden,
     /// A small version of both (M = 500, N ∈ {100, 200}, 2 seeds): about 10 minutes on 2 cores
     Quick,
+    /// The paper's claims in flow time, M = 5000: GD's step-equivalence study, GD to t = 2·10⁷
+    /// at the flow-equivalent step λ* (lowered where GD's stability bound forbids it), GN at
+    /// λ = 10 to convergence, and the hidden-learning runs (see `gn sweep --preset paper-flow --dry-run`)
+    PaperFlow,
 }
 
 /// `I/K`: the I-th of K shares of the grid, I in 1..=K.
@@ -135,6 +150,10 @@ pub struct SweepArgs {
     /// Print the runs of this shard (name and state) and exit
     #[arg(long)]
     pub list: bool,
+    /// Print the runs of this shard with their step, step limit, flow-time limit, record
+    /// spacing and why GD uses its step, then the run count, and exit
+    #[arg(long)]
+    pub dry_run: bool,
     /// No progress display (one line per finished run is still printed)
     #[arg(long, short)]
     pub quiet: bool,
@@ -151,6 +170,13 @@ pub struct Block {
     pub activation: Vec<Activation>,
     pub m: Vec<usize>,
     pub scalars: ScalarArgs,
+    /// Record every this much flow time: eval_every = round(dt/λ) (at least 1) per λ.
+    pub record_dt: Option<f64>,
+    /// The part of its preset this block belongs to (`--part` selects parts).
+    pub part: &'static str,
+    /// GD runs take their λ only if it is at most half of GD's stability bound 2N/λ_max(A)
+    /// at initialisation, else half the bound (rounded down to 2 digits): see [`flow::choose_gd_step`].
+    pub stable_gd: bool,
 }
 
 impl Default for Block {
@@ -165,6 +191,9 @@ impl Default for Block {
             activation: vec![c.activation],
             m: vec![c.m],
             scalars: ScalarArgs::default(),
+            record_dt: None,
+            stable_gd: false,
+            part: "",
         }
     }
 }
@@ -212,6 +241,7 @@ pub fn preset_blocks(p: Preset) -> Vec<Block> {
                 Block { method: vec![Method::Gd], lr: vec![10.0], scalars: sc(None, 100, true, None), ..base.clone() },
             ]
         }
+        Preset::PaperFlow => paper_flow_blocks(),
         Preset::Quick => {
             let base = Block {
                 tau0: all_tau,
@@ -238,6 +268,105 @@ pub fn preset_blocks(p: Preset) -> Vec<Block> {
             ]
         }
     }
+}
+
+/// GD's flow-equivalent step λ* at M = 5000: the largest step of the step-equivalence study
+/// whose train and test losses stay within 1 % of λ = 10's at every common flow time in
+/// every cell measured. Measured (`results/paper/flow/report.md`, `gn report
+/// results/paper/flow/runs`; 36 runs, seed 1): at τ₀ = 1 steps up to 300 stay within 0.63 %
+/// (N = 100) and 0.52 % (N = 500), but at τ₀ ∈ {0.01, 0.1} already λ = 30 strays by 1.1–2.0 %
+/// while the loss falls fast (t ≈ 15 000–30 000), though it ends within 0.13 % at t = 2·10⁵.
+/// So no larger step passes in every cell: λ* = 10, the paper's step.
+pub const LAMBDA_STAR: f64 = 10.0;
+/// The steps of GD's step-equivalence study.
+pub const STUDY_LR: [f64; 6] = [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0];
+/// The study's flow-time horizon and record spacing (3000 is a whole number of steps for
+/// every λ of the study, so all of them record at the same flow times).
+pub const STUDY_T: f64 = 2e5;
+pub const STUDY_DT: f64 = 3000.0;
+/// The paper's GD horizon: 2·10⁶ steps at λ = 10.
+pub const HORIZON_T: f64 = 2e7;
+/// Hidden learning: GN runs stop at t = 5000 (GN's flow takes the train loss to 10⁻⁸·L₁ by
+/// t = N·ln 10⁴ ≈ 4600 at N = 500, so the refit curve has levelled off with the loss): 50 000
+/// steps at λ = 0.1, 5000 at λ = 1, 500 at λ = 10.
+pub const HIDDEN_T: f64 = 5000.0;
+
+/// The `paper-flow` preset's blocks (README: "Reproducing the paper in flow time").
+fn paper_flow_blocks() -> Vec<Block> {
+    let tau_all = PAPER_TAU0.to_vec();
+    let base = Block { m: vec![5000], ..Block::default() };
+    let flow = |t: f64, dt: f64, refit: bool| Block {
+        scalars: ScalarArgs { max_flow_time: Some(t), refit, ..ScalarArgs::default() },
+        record_dt: Some(dt),
+        ..base.clone()
+    };
+    let mut out = Vec::new();
+    // 1. Step equivalence: GD at each λ to t = 2·10⁵, records every t = 3000.
+    for lr in STUDY_LR {
+        out.push(Block {
+            method: vec![Method::Gd],
+            tau0: vec![0.01, 0.1, 1.0],
+            n: vec![100, 500],
+            seed: vec![1],
+            lr: vec![lr],
+            part: "study",
+            ..flow(STUDY_T, STUDY_DT, false)
+        });
+    }
+    // 2. GD to the paper's horizon at λ* (lowered where unstable), records every t = 2·10⁴.
+    let gd = |n: usize, seeds: Vec<u64>| Block {
+        method: vec![Method::Gd],
+        tau0: tau_all.clone(),
+        n: vec![n],
+        seed: seeds,
+        lr: vec![LAMBDA_STAR],
+        stable_gd: true,
+        part: "horizon",
+        ..flow(HORIZON_T, 2e4, false)
+    };
+    out.push(gd(100, (1..=5).collect()));
+    out.push(gd(500, (1..=3).collect()));
+    out.push(gd(1000, vec![1]));
+    // 3. GN at λ = 10 to convergence (tol 1e-8; the paper's 2·10⁶-step cap), records every 10 steps.
+    let gn = |n: usize, seeds: Vec<u64>| Block {
+        method: vec![Method::Gn],
+        tau0: tau_all.clone(),
+        n: vec![n],
+        seed: seeds,
+        lr: vec![10.0],
+        scalars: ScalarArgs { eval_every: Some(10), ..ScalarArgs::default() },
+        part: "gn",
+        ..base.clone()
+    };
+    out.push(gn(100, (1..=5).collect()));
+    out.push(gn(500, (1..=3).collect()));
+    out.push(gn(1000, vec![1]));
+    out.push(gn(1500, vec![1]));
+    out.push(gn(2000, vec![1]));
+    // 4. Hidden learning: GN at λ ∈ {0.1, 1, 10} with the refit probe to t = 5000, records
+    //    every t = 50; GD at λ* with the probe to t = 2·10⁵ for reference.
+    for lr in [0.1, 1.0, 10.0] {
+        out.push(Block {
+            method: vec![Method::Gn],
+            tau0: vec![0.01, 0.1],
+            n: vec![500],
+            seed: (1..=3).collect(),
+            lr: vec![lr],
+            part: "hidden",
+            ..flow(HIDDEN_T, 50.0, true)
+        });
+    }
+    out.push(Block {
+        method: vec![Method::Gd],
+        tau0: vec![0.01, 0.1],
+        n: vec![500],
+        seed: (1..=3).collect(),
+        lr: vec![LAMBDA_STAR],
+        stable_gd: true,
+        part: "hidden",
+        ..flow(STUDY_T, STUDY_DT, true)
+    });
+    out
 }
 
 /// Narrows (or replaces) one axis of every block by the values given on the command line:
@@ -286,6 +415,11 @@ pub fn blocks(args: &SweepArgs) -> Vec<Block> {
     let g = &args.grid;
     let s = &args.scalars;
     let pre = args.preset.is_some();
+    let blocks: Vec<Block> = if g.part.is_empty() {
+        blocks
+    } else {
+        blocks.into_iter().filter(|b| g.part.iter().any(|p| p == b.part)).collect()
+    };
     let blocks = narrow(blocks, pre, &g.tau0, |b| &mut b.tau0);
     let blocks = narrow(blocks, pre, &g.n, |b| &mut b.n);
     let blocks = narrow(blocks, pre, &g.method, |b| &mut b.method);
@@ -297,8 +431,17 @@ pub fn blocks(args: &SweepArgs) -> Vec<Block> {
         macro_rules! scalar {
             ($($f:ident),*) => { $( if s.$f.is_some() { b.scalars.$f = s.$f; } )* };
         }
-        scalar!(d, m_teacher, n_test, eps0, tol, max_iter, eval_every);
+        scalar!(d, m_teacher, n_test, eps0, tol, max_iter, eval_every, max_flow_time);
         b.scalars.refit |= s.refit;
+        if s.max_iter.is_some() && s.max_flow_time.is_none() {
+            b.scalars.max_flow_time = None; // an explicit step limit replaces the preset's flow-time limit
+        }
+        if s.eval_every.is_some() {
+            b.record_dt = None;
+        }
+        if s.record_every_t.is_some() {
+            b.record_dt = s.record_every_t;
+        }
     }
     blocks
 }
@@ -308,10 +451,11 @@ fn num_name(x: f64) -> String {
     format!("{x}")
 }
 
-/// The file stem of a run: every grid axis, plus `-refit` when the refit is recorded.
+/// The file stem of a run: every grid axis, plus `-refit` when the refit is recorded and
+/// `-tT` when the run stops at flow time T.
 pub fn run_name(c: &Config) -> String {
     format!(
-        "{}-{}-tau0_{}-n{}-m{}-lr{}-seed{}{}",
+        "{}-{}-tau0_{}-n{}-m{}-lr{}-seed{}{}{}",
         c.method.name(),
         c.activation.name(),
         num_name(c.tau0),
@@ -319,7 +463,8 @@ pub fn run_name(c: &Config) -> String {
         c.m,
         num_name(c.lr),
         c.seed,
-        if c.refit { "-refit" } else { "" }
+        if c.refit { "-refit" } else { "" },
+        c.max_flow_time.map(|t| format!("-t{}", num_name(t))).unwrap_or_default()
     )
 }
 
@@ -328,6 +473,8 @@ pub fn run_name(c: &Config) -> String {
 pub struct Planned {
     pub name: String,
     pub config: Config,
+    /// For GD runs of a `stable_gd` block: the step asked for, the bound, and the choice.
+    pub step: Option<flow::StepChoice>,
 }
 
 /// Every run of the blocks, in a fixed order, each name once (the first block wins).
@@ -359,9 +506,26 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
                                         max_iter: s.max_iter,
                                         eval_every: s.eval_every,
                                         refit: s.refit,
+                                        max_flow_time: s.max_flow_time,
                                     };
                                     let mut config = Config::default();
                                     ca.apply(&mut config);
+                                    let mut step = None;
+                                    if b.stable_gd && method == Method::Gd && config.validate().is_ok() {
+                                        let choice = stable_step(&config)?;
+                                        config.lr = choice.lr;
+                                        step = Some(choice);
+                                    }
+                                    if let Some(dt) = b.record_dt {
+                                        if !(dt.is_finite() && dt > 0.0) {
+                                            return Err(format!("--record-every-t: must be a finite number > 0, got {dt}"));
+                                        }
+                                        if config.lr.is_finite() && config.lr > 0.0 {
+                                            let k = (dt / config.lr).round();
+                                            config.eval_every = (k as u64).max(1); // saturating: validation reports a huge value
+                                        }
+                                    }
+                                    config.apply_max_flow_time();
                                     if let Err(e) = config.validate() {
                                         let msg = e
                                             .iter()
@@ -372,7 +536,7 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
                                     }
                                     let name = run_name(&config);
                                     if seen.insert(name.clone()) {
-                                        out.push(Planned { name, config });
+                                        out.push(Planned { name, config, step });
                                     }
                                 }
                             }
@@ -385,6 +549,14 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
     Ok(out)
 }
 
+/// GD's step for `config`'s cell (its λ is the step wanted), from λ_max(A) at initialisation.
+fn stable_step(config: &Config) -> Result<flow::StepChoice, String> {
+    let lmax = flow::init_lambda_max(config).ok_or_else(|| {
+        format!("τ₀ = {} N = {} seed {}: λ_max(A) at initialisation is not finite", config.tau0, config.n, config.seed)
+    })?;
+    Ok(flow::choose_gd_step(config.n, lmax, config.lr))
+}
+
 /// The runs of shard `I/K`: those at positions I-1, I-1+K, … of the grid's fixed order
 /// (round robin, so each shard gets a mix of cheap and costly runs).
 pub fn shard_runs(all: Vec<Planned>, shard: Option<Shard>) -> Vec<Planned> {
@@ -392,6 +564,46 @@ pub fn shard_runs(all: Vec<Planned>, shard: Option<Shard>) -> Vec<Planned> {
         None => all,
         Some(s) => all.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index - 1).map(|(_, p)| p).collect(),
     }
+}
+
+/// `--dry-run`: one line per run (name, method, λ and why, step limit, flow-time limit,
+/// record spacing, state), then the count.
+fn dry_run_text(runs: &[Planned], dir: &Path, total_grid: usize, shard: Option<Shard>) -> Result<String, String> {
+    let mut out = String::new();
+    out.push_str("name\tmethod\tlr\tmax_iter\tmax_flow_time\teval_every\tstate\tstep\n");
+    let mut steps: u128 = 0;
+    for p in runs {
+        let c = &p.config;
+        let st = if dir.exists() { state(dir, p)? } else { State::New };
+        let st = match st {
+            State::Done => "done".to_string(),
+            State::Partial(k) => format!("partial ({k} steps)"),
+            State::New => "new".to_string(),
+        };
+        let why = match p.step {
+            Some(s) if s.lowered => format!(
+                "lowered: λ* = {} > half of GD's bound 2N/λ_max(A) = {:.4e} (λ_max(A) at init = {:.4e})",
+                s.wanted, s.bound, s.lambda_max
+            ),
+            Some(s) => format!("λ* (bound 2N/λ_max(A) = {:.4e}, λ_max(A) at init = {:.4e})", s.bound, s.lambda_max),
+            None => String::new(),
+        };
+        steps += c.max_iter as u128;
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            p.name,
+            c.method.name(),
+            c.lr,
+            c.max_iter,
+            c.max_flow_time.map(|t| format!("{t:e}")).unwrap_or_else(|| "-".into()),
+            c.eval_every,
+            st,
+            why
+        ));
+    }
+    let shard_text = shard.map(|s| format!(" (shard {s} of a {total_grid}-run grid)")).unwrap_or_default();
+    out.push_str(&format!("{} runs{shard_text}, at most {steps} steps in all\n", runs.len()));
+    Ok(out)
 }
 
 pub fn result_path(dir: &Path, name: &str) -> PathBuf {
@@ -495,6 +707,13 @@ pub fn run_one(
     checkpoint_every: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(RunResult, bool), String> {
+    // Fault injection for the tests (tests/sweep.rs): a run whose name contains
+    // GN_TEST_PANIC_RUN panics here, as a bug in the numerics would.
+    if let Ok(pat) = std::env::var("GN_TEST_PANIC_RUN") {
+        if !pat.is_empty() && p.name.contains(&pat) {
+            panic!("injected panic for {}", p.name);
+        }
+    }
     let cp = checkpoint_path(dir, &p.name);
     let (mut trainer, prior, prior_wall, resumed) = if cp.exists() {
         let s = load_saved(&cp)?;
@@ -502,6 +721,7 @@ pub fn run_one(
         t.set_max_iter(p.config.max_iter);
         (t, s.records, s.wall_s, true)
     } else {
+        run::check_memory(&p.config)?;
         (Trainer::new(p.config.clone()).map_err(|e| run::describe(&e, None))?, Vec::new(), 0.0, false)
     };
     let opts = ExecOptions { checkpoint: Some(cp.clone()), checkpoint_every: Some(checkpoint_every), progress: false };
@@ -543,6 +763,23 @@ fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// The text of a caught panic (`panic!("…")` payloads are `&str` or `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    }
+}
+
+/// Locks the sweep's shared state even if a thread panicked while holding it (its data —
+/// counters and names — stays consistent at every point a panic could occur).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The progress line's list of runs under way, with their steps at the last checkpoint.
 fn running(active: &[(String, u64, u64)]) -> String {
     let parts: Vec<String> = active.iter().map(|(n, k, max)| format!("{n} [{k}/{max} steps]")).collect();
@@ -568,6 +805,10 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     let total_grid = all.len();
     let runs = shard_runs(all, args.shard);
     let dir = args.out.clone();
+    if args.dry_run {
+        print!("{}", dry_run_text(&runs, &dir, total_grid, args.shard)?);
+        return Ok(());
+    }
     if args.list {
         for p in &runs {
             let st = if dir.exists() { state(&dir, p)? } else { State::New };
@@ -638,7 +879,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
                 loop {
                     let next = {
-                        let mut s = shared.lock().unwrap();
+                        let mut s = lock(&shared);
                         let next = s.queue.next();
                         if let Some(p) = &next {
                             s.active.push((p.name.clone(), 0, p.config.max_iter));
@@ -649,16 +890,20 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                     let Some(p) = next else { break };
                     let t0 = Instant::now();
                     let progress = |k: u64, max: u64| {
-                        let mut s = shared.lock().unwrap();
+                        let mut s = lock(&shared);
                         if let Some(a) = s.active.iter_mut().find(|a| a.0 == p.name) {
                             a.1 = k;
                             a.2 = max;
                         }
                         bar.set_message(running(&s.active));
                     };
-                    let outcome = pool.install(|| run_one(&dir, &p, args.checkpoint_every, &progress));
+                    // A run that panics is reported as failed with the panic's message; the
+                    // others go on (the lock below is never held while a run computes).
+                    let outcome = pool
+                        .install(|| std::panic::catch_unwind(AssertUnwindSafe(|| run_one(&dir, &p, args.checkpoint_every, &progress))))
+                        .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))));
                     let secs = t0.elapsed().as_secs_f64();
-                    let mut s = shared.lock().unwrap();
+                    let mut s = lock(&shared);
                     s.active.retain(|a| a.0 != p.name);
                     s.done += 1;
                     s.ran += 1;
@@ -690,7 +935,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         }
     });
     bar.finish_and_clear();
-    let s = shared.into_inner().unwrap();
+    let s = shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     eprintln!(
         "gn sweep: {} of {} runs done in {}{}",
         s.done - s.errors.len(),
