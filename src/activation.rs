@@ -202,7 +202,10 @@ mod tests {
             x += 0.0137;
         }
         assert!(worst < 5e-16, "worst relative error {worst}");
-        assert!(worst_fused < 5e-16, "worst relative error with FMA {worst_fused}");
+        assert!(
+            worst_fused < 5e-16,
+            "worst relative error with FMA {worst_fused}"
+        );
     }
 
     #[test]
@@ -212,7 +215,10 @@ mod tests {
                 let z = (i as f64 - 1000.0) * 0.013;
                 let (s, ds) = P::value_slope(z);
                 assert_eq!(s, P::value(z), "{act:?}: σ the same alone or with σ'");
-                assert!((s - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()), "{act:?} σ({z})");
+                assert!(
+                    (s - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()),
+                    "{act:?} σ({z})"
+                );
                 assert!((ds - act.sigma_prime(z)).abs() <= 1e-14, "{act:?} σ'({z})");
             }
         }

@@ -90,10 +90,13 @@ pub fn compare_steps(reference: &RunResult, other: &RunResult, tol: f64) -> Step
     let refs: &[Record] = &reference.records;
     for r in &other.records {
         let t = r.flow_time(lr1);
-        while j < refs.len() && refs[j].flow_time(lr0) < t && !same_time(refs[j].flow_time(lr0), t) {
+        while j < refs.len() && refs[j].flow_time(lr0) < t && !same_time(refs[j].flow_time(lr0), t)
+        {
             j += 1;
         }
-        let Some(q) = refs.get(j).filter(|q| same_time(q.flow_time(lr0), t)) else { continue };
+        let Some(q) = refs.get(j).filter(|q| same_time(q.flow_time(lr0), t)) else {
+            continue;
+        };
         common += 1;
         let dtrain = rel(r.train_loss, q.train_loss);
         let dtest = match (r.test_loss, q.test_loss) {
@@ -131,7 +134,10 @@ pub fn compare_steps(reference: &RunResult, other: &RunResult, tol: f64) -> Step
 /// compared at common flow times. Cells in a fixed order (N, τ₀, seed).
 pub fn step_equivalence(runs: &[&RunResult], reference_lr: f64, tol: f64) -> Vec<EquivalenceCell> {
     let mut cells = Vec::new();
-    for r in runs.iter().filter(|r| r.config.method == Method::Gd && r.config.lr == reference_lr) {
+    for r in runs
+        .iter()
+        .filter(|r| r.config.method == Method::Gd && r.config.lr == reference_lr)
+    {
         let mut others: Vec<&RunResult> = runs
             .iter()
             .copied()
@@ -139,7 +145,8 @@ pub fn step_equivalence(runs: &[&RunResult], reference_lr: f64, tol: f64) -> Vec
             .collect();
         others.sort_by(|a, b| a.config.lr.total_cmp(&b.config.lr));
         others.dedup_by(|a, b| a.config.lr == b.config.lr);
-        let comparisons: Vec<StepComparison> = others.iter().map(|o| compare_steps(r, o, tol)).collect();
+        let comparisons: Vec<StepComparison> =
+            others.iter().map(|o| compare_steps(r, o, tol)).collect();
         let largest_equivalent = comparisons
             .iter()
             .take_while(|c| c.equivalent)
@@ -157,14 +164,21 @@ pub fn step_equivalence(runs: &[&RunResult], reference_lr: f64, tol: f64) -> Vec
             largest_equivalent,
         });
     }
-    cells.sort_by(|a, b| (a.n, a.tau0, a.seed).partial_cmp(&(b.n, b.tau0, b.seed)).unwrap_or(std::cmp::Ordering::Equal));
+    cells.sort_by(|a, b| {
+        (a.n, a.tau0, a.seed)
+            .partial_cmp(&(b.n, b.tau0, b.seed))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     cells
 }
 
 /// The flow-equivalent step over the cells: the smallest of their `largest_equivalent`
 /// (a step that is equivalent in every cell measured). `None` without cells.
 pub fn flow_equivalent_step(cells: &[EquivalenceCell]) -> Option<f64> {
-    cells.iter().map(|c| c.largest_equivalent).min_by(f64::total_cmp)
+    cells
+        .iter()
+        .map(|c| c.largest_equivalent)
+        .min_by(f64::total_cmp)
 }
 
 /// GD's step in one run against its stability bound, from the run's first record (at
@@ -217,11 +231,22 @@ pub struct Needed<'a> {
 }
 
 fn short(c: &Config) -> String {
-    format!("{} τ₀={} N={} λ={} seed {}", c.method.name(), c.tau0, c.n, c.lr, c.seed)
+    format!(
+        "{} τ₀={} N={} λ={} seed {}",
+        c.method.name(),
+        c.tau0,
+        c.n,
+        c.lr,
+        c.seed
+    )
 }
 
 /// The expected configurations `pick` selects, and the results among `found` that are one of them.
-pub fn needed<'a>(expected: &'a [Config], found: &'a [RunResult], pick: impl Fn(&Config) -> bool) -> Needed<'a> {
+pub fn needed<'a>(
+    expected: &'a [Config],
+    found: &'a [RunResult],
+    pick: impl Fn(&Config) -> bool,
+) -> Needed<'a> {
     let expected: Vec<&Config> = expected.iter().filter(|c| pick(c)).collect();
     let found = found
         .iter()
@@ -242,9 +267,22 @@ impl Needed<'_> {
     fn complete(&self) -> bool {
         self.found.len() >= self.expected.len()
     }
-    fn verdict(&self, id: &str, statement: &str, holds: Option<bool>, details: Vec<String>) -> Verdict {
+    fn verdict(
+        &self,
+        id: &str,
+        statement: &str,
+        holds: Option<bool>,
+        details: Vec<String>,
+    ) -> Verdict {
         let (verdict, holds) = if !self.complete() {
-            (format!("incomplete: {} of {} runs", self.found.len(), self.expected.len()), None)
+            (
+                format!(
+                    "incomplete: {} of {} runs",
+                    self.found.len(),
+                    self.expected.len()
+                ),
+                None,
+            )
         } else {
             match holds {
                 Some(true) => ("holds".to_string(), Some(true)),
@@ -302,24 +340,36 @@ pub fn claim_a(expected: &[Config], found: &[RunResult], horizon: f64) -> Verdic
         .map(|c| (c.tau0.to_bits(), c.n, c.seed))
         .collect();
     let paired = |c: &Config| gd_cells.contains(&(c.tau0.to_bits(), c.n, c.seed));
-    let need = needed(expected, found, |c| (is_gd_horizon(c, horizon) || is_gn_main(c)) && paired(c));
+    let need = needed(expected, found, |c| {
+        (is_gd_horizon(c, horizon) || is_gn_main(c)) && paired(c)
+    });
     let mut details = Vec::new();
     let (mut pairs, mut bad) = (0, 0);
     for g in need.found.iter().filter(|r| r.config.method == Method::Gn) {
         let c = &g.config;
         let Some(d) = need.found.iter().find(|d| {
-            d.config.method == Method::Gd && d.config.tau0 == c.tau0 && d.config.n == c.n && d.config.seed == c.seed
+            d.config.method == Method::Gd
+                && d.config.tau0 == c.tau0
+                && d.config.n == c.n
+                && d.config.seed == c.seed
         }) else {
             continue;
         };
         pairs += 1;
         let ok = g.summary.status == Status::Converged
-            && (d.summary.status != Status::Converged || g.summary.iterations < d.summary.iterations);
+            && (d.summary.status != Status::Converged
+                || g.summary.iterations < d.summary.iterations);
         if !ok {
             bad += 1;
             details.push(format!(
                 "τ₀={} N={} seed {}: GN {} after {} steps, GD {} after {} ← fails",
-                c.tau0, c.n, c.seed, g.summary.status.name(), g.summary.iterations, d.summary.status.name(), d.summary.iterations
+                c.tau0,
+                c.n,
+                c.seed,
+                g.summary.status.name(),
+                g.summary.iterations,
+                d.summary.status.name(),
+                d.summary.iterations
             ));
         }
     }
@@ -337,15 +387,28 @@ pub fn claim_a(expected: &[Config], found: &[RunResult], horizon: f64) -> Verdic
 /// (c) if the two are within `close` of each other for every N. Diverged GD runs are reported
 /// with their step and bound and left out of the means; a run stopped short of the horizon
 /// is left out too.
-pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest: bool, close: f64) -> Verdict {
-    let taus: Vec<f64> = expected.iter().filter(|c| is_gd_horizon(c, horizon)).map(|c| c.tau0).collect();
+pub fn claim_bc(
+    expected: &[Config],
+    found: &[RunResult],
+    horizon: f64,
+    smallest: bool,
+    close: f64,
+) -> Verdict {
+    let taus: Vec<f64> = expected
+        .iter()
+        .filter(|c| is_gd_horizon(c, horizon))
+        .map(|c| c.tau0)
+        .collect();
     let pick_tau = if smallest {
         taus.iter().copied().fold(f64::INFINITY, f64::min)
     } else {
         taus.iter().copied().fold(f64::NEG_INFINITY, f64::max)
     };
-    let gd_ns: Vec<usize> =
-        expected.iter().filter(|c| is_gd_horizon(c, horizon) && c.tau0 == pick_tau).map(|c| c.n).collect();
+    let gd_ns: Vec<usize> = expected
+        .iter()
+        .filter(|c| is_gd_horizon(c, horizon) && c.tau0 == pick_tau)
+        .map(|c| c.n)
+        .collect();
     let need = needed(expected, found, |c| {
         c.tau0 == pick_tau && gd_ns.contains(&c.n) && (is_gd_horizon(c, horizon) || is_gn_main(c))
     });
@@ -357,8 +420,18 @@ pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest
     )];
     let mut verdicts = Vec::new();
     for n in ns {
-        let gn: Vec<&RunResult> = need.found.iter().copied().filter(|r| r.config.n == n && r.config.method == Method::Gn).collect();
-        let gd: Vec<&RunResult> = need.found.iter().copied().filter(|r| r.config.n == n && r.config.method == Method::Gd).collect();
+        let gn: Vec<&RunResult> = need
+            .found
+            .iter()
+            .copied()
+            .filter(|r| r.config.n == n && r.config.method == Method::Gn)
+            .collect();
+        let gd: Vec<&RunResult> = need
+            .found
+            .iter()
+            .copied()
+            .filter(|r| r.config.n == n && r.config.method == Method::Gd)
+            .collect();
         for d in gd.iter().filter(|d| d.summary.status == Status::Diverged) {
             let b = step_bound(d);
             details.push(format!(
@@ -366,11 +439,19 @@ pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest
                 d.config.seed,
                 d.summary.iterations,
                 d.config.lr,
-                b.map(|b| format!(" (bound 2N/λ_max(A) = {:.3e}, λ·λ_max/N = {:.3})", b.bound, b.ratio)).unwrap_or_default()
+                b.map(|b| format!(
+                    " (bound 2N/λ_max(A) = {:.3e}, λ·λ_max/N = {:.3})",
+                    b.bound, b.ratio
+                ))
+                .unwrap_or_default()
             ));
         }
         let usable: Vec<&&RunResult> = gd.iter().filter(|d| at_horizon(d, horizon)).collect();
-        let lg = mean(gn.iter().filter(|r| r.summary.status == Status::Converged).filter_map(|r| r.summary.final_test_loss));
+        let lg = mean(
+            gn.iter()
+                .filter(|r| r.summary.status == Status::Converged)
+                .filter_map(|r| r.summary.final_test_loss),
+        );
         let ld = mean(usable.iter().filter_map(|r| r.summary.final_test_loss));
         let ok = match (lg, ld) {
             (Some(a), Some(b)) if smallest => Some(b < a),
@@ -388,7 +469,11 @@ pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest
             e3(ld),
             usable.len(),
             gd.len(),
-            if lrs.is_empty() { "–".into() } else { lrs.join("/") },
+            if lrs.is_empty() {
+                "–".into()
+            } else {
+                lrs.join("/")
+            },
             match (lg, ld) {
                 (Some(a), Some(b)) => format!(", GN/GD = {:.3}", a / b),
                 _ => String::new(),
@@ -396,7 +481,11 @@ pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest
             if ok == Some(false) { " ← fails" } else { "" }
         ));
     }
-    let holds = if verdicts.is_empty() { None } else { Some(verdicts.iter().all(|&v| v)) };
+    let holds = if verdicts.is_empty() {
+        None
+    } else {
+        Some(verdicts.iter().all(|&v| v))
+    };
     let (id, statement) = if smallest {
         ("b", format!("At the smallest τ₀ ({pick_tau}), GD's test loss at the horizon is lower than GN's, for every N"))
     } else {
@@ -409,11 +498,26 @@ pub fn claim_bc(expected: &[Config], found: &[RunResult], horizon: f64, smallest
 /// smallest λ, some record during training has a refit test loss ≤ `well_below` × the model's
 /// and ≤ `well_below` × random features'; and the mean final test loss at the smallest λ is
 /// below that at the largest, for every (N, τ₀).
-pub fn claim_d(expected: &[Config], found: &[RunResult], small_tau0: f64, well_below: f64) -> Verdict {
-    let need = needed(expected, found, |c| c.method == Method::Gn && c.refit && c.tau0 <= small_tau0);
+pub fn claim_d(
+    expected: &[Config],
+    found: &[RunResult],
+    small_tau0: f64,
+    well_below: f64,
+) -> Verdict {
+    let need = needed(expected, found, |c| {
+        c.method == Method::Gn && c.refit && c.tau0 <= small_tau0
+    });
     let mut details = Vec::new();
-    let lmin = need.expected.iter().map(|c| c.lr).fold(f64::INFINITY, f64::min);
-    let lmax = need.expected.iter().map(|c| c.lr).fold(f64::NEG_INFINITY, f64::max);
+    let lmin = need
+        .expected
+        .iter()
+        .map(|c| c.lr)
+        .fold(f64::INFINITY, f64::min);
+    let lmax = need
+        .expected
+        .iter()
+        .map(|c| c.lr)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut part1 = Vec::new();
     for r in need.found.iter().filter(|r| r.config.lr == lmin) {
         let rf = r.summary.rf_test_loss.unwrap_or(f64::INFINITY);
@@ -424,7 +528,8 @@ pub fn claim_d(expected: &[Config], found: &[RunResult], small_tau0: f64, well_b
             .filter_map(|x| Some((x.iter, x.refit_test_loss?, x.test_loss?)))
             .filter(|(_, a, b)| a.is_finite() && b.is_finite() && *b > 0.0)
             .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)));
-        let ok = best.is_some_and(|(_, refit, test)| refit <= well_below * test && refit <= well_below * rf);
+        let ok = best
+            .is_some_and(|(_, refit, test)| refit <= well_below * test && refit <= well_below * rf);
         part1.push(ok);
         if let Some((it, refit, test)) = best {
             details.push(format!(
@@ -443,7 +548,11 @@ pub fn claim_d(expected: &[Config], found: &[RunResult], small_tau0: f64, well_b
         }
     }
     let mut part2 = Vec::new();
-    let mut cells: Vec<(usize, u64)> = need.found.iter().map(|r| (r.config.n, r.config.tau0.to_bits())).collect();
+    let mut cells: Vec<(usize, u64)> = need
+        .found
+        .iter()
+        .map(|r| (r.config.n, r.config.tau0.to_bits()))
+        .collect();
     cells.sort_unstable();
     cells.dedup();
     for (n, tb) in cells {
@@ -451,7 +560,9 @@ pub fn claim_d(expected: &[Config], found: &[RunResult], small_tau0: f64, well_b
             mean(
                 need.found
                     .iter()
-                    .filter(|r| r.config.n == n && r.config.tau0.to_bits() == tb && r.config.lr == lr)
+                    .filter(|r| {
+                        r.config.n == n && r.config.tau0.to_bits() == tb && r.config.lr == lr
+                    })
                     .filter(|r| r.summary.status != Status::Diverged)
                     .filter_map(|r| r.summary.final_test_loss),
             )
@@ -505,7 +616,14 @@ mod tests {
     /// A GD run at step `lr` whose losses follow the flow exp(−t/τ) (plus `bump` × t/T at the
     /// records), recorded every flow time `dt` up to `t_end`.
     fn run(lr: f64, dt: f64, t_end: f64, bump: f64, status: Status) -> RunResult {
-        let config = Config { method: Method::Gd, lr, m: 50, n: 10, max_flow_time: Some(t_end), ..Config::default() };
+        let config = Config {
+            method: Method::Gd,
+            lr,
+            m: 50,
+            n: 10,
+            max_flow_time: Some(t_end),
+            ..Config::default()
+        };
         let every = (dt / lr).round() as u64;
         let last = (t_end / lr).ceil() as u64;
         let mut records = Vec::new();
@@ -527,7 +645,11 @@ mod tests {
             wall_s: None,
             gn_fallbacks: 0,
         };
-        RunResult { config, records, summary }
+        RunResult {
+            config,
+            records,
+            summary,
+        }
     }
 
     #[test]
@@ -537,11 +659,17 @@ mod tests {
         let r100 = run(100.0, 3000.0, 2e5, 0.02, Status::MaxIter);
         let c = compare_steps(&r10, &r30, 0.01);
         assert_eq!(c.common_times, 67);
-        assert!(c.equivalent && c.max_rel_train > 0.004 && c.max_rel_train < 0.005, "{c:?}");
+        assert!(
+            c.equivalent && c.max_rel_train > 0.004 && c.max_rel_train < 0.005,
+            "{c:?}"
+        );
         // The drift grows with t, so the last common time (t = 198 000, not 2·10⁵: 2·10⁵/3000
         // is not whole) carries the largest difference: 0.005 · 198 000 / 200 000.
         assert_eq!(c.last_t, Some(198_000.0));
-        assert!((c.last_rel_train.unwrap() - 0.005 * 0.99).abs() < 1e-12, "{c:?}");
+        assert!(
+            (c.last_rel_train.unwrap() - 0.005 * 0.99).abs() < 1e-12,
+            "{c:?}"
+        );
         let c = compare_steps(&r10, &r100, 0.01);
         assert!(!c.equivalent && c.max_rel_test > 0.019, "{c:?}");
         let cells = step_equivalence(&[&r10, &r30, &r100], 10.0, 0.01);
@@ -587,15 +715,33 @@ mod tests {
             wall_s: None,
             gn_fallbacks: 0,
         };
-        RunResult { config: c.clone(), records: vec![rec(0, 1.0, 1.0)], summary }
+        RunResult {
+            config: c.clone(),
+            records: vec![rec(0, 1.0, 1.0)],
+            summary,
+        }
     }
 
     fn grid() -> Vec<Config> {
         let mut out = Vec::new();
         for tau0 in [0.01, 100.0] {
             for seed in [1, 2] {
-                out.push(Config { method: Method::Gn, tau0, seed, n: 100, ..Config::default() });
-                let mut gd = Config { method: Method::Gd, tau0, seed, n: 100, lr: 100.0, max_flow_time: Some(2e7), ..Config::default() };
+                out.push(Config {
+                    method: Method::Gn,
+                    tau0,
+                    seed,
+                    n: 100,
+                    ..Config::default()
+                });
+                let mut gd = Config {
+                    method: Method::Gd,
+                    tau0,
+                    seed,
+                    n: 100,
+                    lr: 100.0,
+                    max_flow_time: Some(2e7),
+                    ..Config::default()
+                };
                 gd.apply_max_flow_time();
                 out.push(gd);
             }
@@ -611,14 +757,22 @@ mod tests {
         // (b): τ₀ = 0.01 is g[0..4]. Three of four runs: incomplete, naming the missing one.
         let some = vec![gn(0, 0.03), gd(1, 0.01), gn(2, 0.03)];
         let v = claim_bc(&g, &some, 2e7, true, 1.25);
-        assert_eq!((v.verdict.as_str(), v.found, v.expected), ("incomplete: 3 of 4 runs", 3, 4));
+        assert_eq!(
+            (v.verdict.as_str(), v.found, v.expected),
+            ("incomplete: 3 of 4 runs", 3, 4)
+        );
         assert_eq!(v.missing, vec!["gd τ₀=0.01 N=100 λ=100 seed 2".to_string()]);
         let all = vec![gn(0, 0.03), gd(1, 0.01), gn(2, 0.03), gd(3, 0.02)];
         assert_eq!(claim_bc(&g, &all, 2e7, true, 1.25).holds, Some(true));
         let worse = vec![gn(0, 0.03), gd(1, 0.05), gn(2, 0.03), gd(3, 0.06)];
         assert_eq!(claim_bc(&g, &worse, 2e7, true, 1.25).holds, Some(false));
         // A GD run stopped short of the horizon is not the horizon: undecided, not a verdict.
-        let short = vec![gn(0, 0.03), finished(&g[1], Status::MaxIter, 10, 0.01), gn(2, 0.03), finished(&g[3], Status::MaxIter, 10, 0.01)];
+        let short = vec![
+            gn(0, 0.03),
+            finished(&g[1], Status::MaxIter, 10, 0.01),
+            gn(2, 0.03),
+            finished(&g[3], Status::MaxIter, 10, 0.01),
+        ];
         assert_eq!(claim_bc(&g, &short, 2e7, true, 1.25).verdict, "undecided");
         // (c) at τ₀ = 100: one GD seed diverged — reported with its step, left out of the mean.
         let mut div = finished(&g[5], Status::Diverged, 3, f64::NAN);
@@ -626,9 +780,16 @@ mod tests {
         let c = vec![gn(4, 0.05), div, gn(6, 0.05), gd(7, 0.055)];
         let v = claim_bc(&g, &c, 2e7, false, 1.25);
         assert_eq!(v.holds, Some(true), "{v:?}");
-        assert!(v.details.iter().any(|d| d.contains("diverged") && d.contains("bound")), "{v:?}");
+        assert!(
+            v.details
+                .iter()
+                .any(|d| d.contains("diverged") && d.contains("bound")),
+            "{v:?}"
+        );
         // (a): GN converged in fewer steps than GD's cap everywhere.
-        let every: Vec<RunResult> = (0..8).map(|i| if i % 2 == 0 { gn(i, 0.1) } else { gd(i, 0.1) }).collect();
+        let every: Vec<RunResult> = (0..8)
+            .map(|i| if i % 2 == 0 { gn(i, 0.1) } else { gd(i, 0.1) })
+            .collect();
         assert_eq!(claim_a(&g, &every, 2e7).holds, Some(true));
         let mut slow = every.clone();
         slow[0].summary.status = Status::MaxIter;

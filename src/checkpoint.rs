@@ -74,11 +74,24 @@ impl NetworkJson {
     pub fn to_network(&self, name: &str, d: usize) -> Result<Network, Error> {
         let m = self.u.len();
         if m == 0 {
-            return Err(Error::field(format!("{name}.u"), "must have at least one row"));
+            return Err(Error::field(
+                format!("{name}.u"),
+                "must have at least one row",
+            ));
         }
         check_rows(&format!("{name}.u"), &self.u, d)?;
-        check_len(&format!("{name}.b"), &self.b, m, &format!("{name}.u has {m} rows"))?;
-        check_len(&format!("{name}.v"), &self.v, m, &format!("{name}.u has {m} rows"))?;
+        check_len(
+            &format!("{name}.b"),
+            &self.b,
+            m,
+            &format!("{name}.u has {m} rows"),
+        )?;
+        check_len(
+            &format!("{name}.v"),
+            &self.v,
+            m,
+            &format!("{name}.u has {m} rows"),
+        )?;
         Ok(Network {
             u: rows_to_matrix(&self.u, d),
             b: DVector::from_column_slice(&self.b),
@@ -101,7 +114,10 @@ fn check_rows(field: &str, rows: &[Vec<f64>], d: usize) -> Result<(), Error> {
 
 fn check_len(field: &str, v: &[f64], len: usize, why: &str) -> Result<(), Error> {
     if v.len() != len {
-        return Err(Error::field(field, format!("must have {len} numbers ({why}), has {}", v.len())));
+        return Err(Error::field(
+            field,
+            format!("must have {len} numbers ({why}), has {}", v.len()),
+        ));
     }
     Ok(())
 }
@@ -121,11 +137,22 @@ impl Checkpoint {
         match root.get("format").and_then(Value::as_str) {
             Some(FORMAT) => {}
             Some(other) => {
-                return Err(Error::field("format", format!("must be \"{FORMAT}\", got {other:?}")))
+                return Err(Error::field(
+                    "format",
+                    format!("must be \"{FORMAT}\", got {other:?}"),
+                ))
             }
-            None => return Err(Error::field("format", format!("missing: must be \"{FORMAT}\""))),
+            None => {
+                return Err(Error::field(
+                    "format",
+                    format!("missing: must be \"{FORMAT}\""),
+                ))
+            }
         }
-        let stated: Value = root.get("config").cloned().unwrap_or(Value::Object(Default::default()));
+        let stated: Value = root
+            .get("config")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
         if !stated.is_object() {
             return Err(Error::field("config", "must be an object"));
         }
@@ -152,7 +179,10 @@ impl Checkpoint {
             .map(Vec::len)
             .ok_or_else(|| Error::field("student.u", "must have at least one row"))?;
         if d == 0 {
-            return Err(Error::field("student.u[0]", "must have at least one number"));
+            return Err(Error::field(
+                "student.u[0]",
+                "must have at least one number",
+            ));
         }
         let implied = [
             ("n", self.x_train.len(), "x_train's rows"),
@@ -175,23 +205,47 @@ impl Checkpoint {
             return Err(Error::field("x_train", "must have at least one row"));
         }
         check_rows("x_train", &self.x_train, d)?;
-        check_len("y_train", &self.y_train, self.x_train.len(), "one per x_train row")?;
+        check_len(
+            "y_train",
+            &self.y_train,
+            self.x_train.len(),
+            "one per x_train row",
+        )?;
         check_rows("x_test", &self.x_test, d)?;
-        check_len("y_test", &self.y_test, self.x_test.len(), "one per x_test row")?;
+        check_len(
+            "y_test",
+            &self.y_test,
+            self.x_test.len(),
+            "one per x_test row",
+        )?;
         self.teacher.to_network("teacher", d)?;
         self.student.to_network("student", d)?;
         if let Some(l) = self.loss_first {
             if !l.is_finite() || l < 0.0 {
-                return Err(Error::field("loss_first", format!("must be null or a finite number >= 0, got {l}")));
+                return Err(Error::field(
+                    "loss_first",
+                    format!("must be null or a finite number >= 0, got {l}"),
+                ));
             }
         }
         if let Some(w) = &self.gn_warm_start {
             if !(w.shift.is_finite() && w.shift > 0.0) {
-                return Err(Error::field("gn_warm_start.shift", format!("must be a finite number > 0, got {}", w.shift)));
+                return Err(Error::field(
+                    "gn_warm_start.shift",
+                    format!("must be a finite number > 0, got {}", w.shift),
+                ));
             }
-            check_len("gn_warm_start.vector", &w.vector, self.x_train.len(), "one per x_train row")?;
+            check_len(
+                "gn_warm_start.vector",
+                &w.vector,
+                self.x_train.len(),
+                "one per x_train row",
+            )?;
             if let Some(i) = w.vector.iter().position(|x| !x.is_finite()) {
-                return Err(Error::field(format!("gn_warm_start.vector[{i}]"), "must be a finite number"));
+                return Err(Error::field(
+                    format!("gn_warm_start.vector[{i}]"),
+                    "must be a finite number",
+                ));
             }
         }
         Ok(())

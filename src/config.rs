@@ -35,7 +35,10 @@ impl Method {
         match s.trim().to_ascii_lowercase().as_str() {
             "gn" => Ok(Method::Gn),
             "gd" => Ok(Method::Gd),
-            _ => Err(FieldError::new("method", format!("must be gn or gd, got {s:?}"))),
+            _ => Err(FieldError::new(
+                "method",
+                format!("must be gn or gd, got {s:?}"),
+            )),
         }
     }
     /// The lowercase name used in files and on the command line.
@@ -79,7 +82,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -172,7 +178,11 @@ pub fn steps_for_flow_time(t: f64, lr: f64) -> Option<u64> {
     }
     let q = t / lr;
     let r = q.round();
-    let k = if (q - r).abs() <= 1e-9 * r.max(1.0) { r } else { q.ceil() };
+    let k = if (q - r).abs() <= 1e-9 * r.max(1.0) {
+        r
+    } else {
+        q.ceil()
+    };
     let k = k.max(1.0);
     (k <= MAX_SAFE_INTEGER as f64).then_some(k as u64)
 }
@@ -207,18 +217,27 @@ impl Config {
         let mut out = Vec::new();
         let mut positive = |field: &str, x: f64| {
             if !x.is_finite() || x <= 0.0 {
-                out.push(FieldError::new(field, format!("must be a finite number > 0, got {x}")));
+                out.push(FieldError::new(
+                    field,
+                    format!("must be a finite number > 0, got {x}"),
+                ));
             }
         };
         positive("tau0", self.tau0);
         positive("lr", self.lr);
         positive("tol", self.tol);
         if !self.eps0.is_finite() || self.eps0 < 0.0 {
-            out.push(FieldError::new("eps0", format!("must be a finite number >= 0, got {}", self.eps0)));
+            out.push(FieldError::new(
+                "eps0",
+                format!("must be a finite number >= 0, got {}", self.eps0),
+            ));
         }
         let mut count = |field: &str, x: usize, max: usize| {
             if x == 0 || x > max {
-                out.push(FieldError::new(field, format!("must be an integer in 1..={max}, got {x}")));
+                out.push(FieldError::new(
+                    field,
+                    format!("must be an integer in 1..={max}, got {x}"),
+                ));
             }
         };
         count("n", self.n, MAX_N);
@@ -229,7 +248,10 @@ impl Config {
         let mut whole = |field: &str, x: u64, min: u64| {
             if x < min || x > MAX_SAFE_INTEGER {
                 let range = format!("{min}..={MAX_SAFE_INTEGER} (2^53 - 1)");
-                out.push(FieldError::new(field, format!("must be an integer in {range}, got {x}")));
+                out.push(FieldError::new(
+                    field,
+                    format!("must be an integer in {range}, got {x}"),
+                ));
             }
         };
         whole("seed", self.seed, 0);
@@ -237,8 +259,14 @@ impl Config {
         whole("eval_every", self.eval_every, 1);
         if let Some(t) = self.max_flow_time {
             if !t.is_finite() || t <= 0.0 {
-                out.push(FieldError::new("max_flow_time", format!("must be a finite number > 0, got {t}")));
-            } else if self.lr.is_finite() && self.lr > 0.0 && steps_for_flow_time(t, self.lr).is_none() {
+                out.push(FieldError::new(
+                    "max_flow_time",
+                    format!("must be a finite number > 0, got {t}"),
+                ));
+            } else if self.lr.is_finite()
+                && self.lr > 0.0
+                && steps_for_flow_time(t, self.lr).is_none()
+            {
                 out.push(FieldError::new(
                     "max_flow_time",
                     format!("needs at most {MAX_SAFE_INTEGER} steps of size lr = {}, got {t} (that is {:e} steps)", self.lr, t / self.lr),
@@ -261,7 +289,10 @@ impl Config {
     /// Sets `max_iter` to ⌈T/λ⌉ when `max_flow_time` = T is set (no-op otherwise, or when the
     /// step count is out of range: [`Config::problems`] reports that).
     pub fn apply_max_flow_time(&mut self) {
-        if let Some(k) = self.max_flow_time.and_then(|t| steps_for_flow_time(t, self.lr)) {
+        if let Some(k) = self
+            .max_flow_time
+            .and_then(|t| steps_for_flow_time(t, self.lr))
+        {
             self.max_iter = k;
         }
     }
@@ -282,7 +313,7 @@ impl Config {
         let (n, m, d) = (self.n as f64, self.m as f64, self.d as f64);
         let nm = 4.0 * n * m; // H, S, D and a scratch copy
         let nn = 5.0 * n * n; // S Sᵀ, D Dᵀ, X Xᵀ+1, A, eigenvectors
-        // The test inputs and labels, and the fused forward pass's partial outputs (two per chunk of units).
+                              // The test inputs and labels, and the fused forward pass's partial outputs (two per chunk of units).
         let chunks = (m / crate::linalg::UNIT_CHUNK as f64).ceil();
         let test = self.n_test as f64 * (d + 2.0 + 2.0 * chunks);
         8.0 * (nm + nn + test + m * (d + 2.0) * 3.0)

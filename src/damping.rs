@@ -72,9 +72,20 @@ impl Cholesky {
             l[(i, i)] += shift;
         }
         let p = par();
-        let mut mem = MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(n, p, Default::default()));
+        let mut mem = MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
+            n,
+            p,
+            Default::default(),
+        ));
         let stack = MemStack::new(&mut mem);
-        llt::factor::cholesky_in_place(view_mut(&mut l), Default::default(), p, stack, Default::default()).ok()?;
+        llt::factor::cholesky_in_place(
+            view_mut(&mut l),
+            Default::default(),
+            p,
+            stack,
+            Default::default(),
+        )
+        .ok()?;
         let finite = (0..n).all(|j| l[(j, j)].is_finite() && l[(j, j)] > 0.0);
         finite.then_some(Cholesky { l, shift })
     }
@@ -159,7 +170,11 @@ pub fn lanczos_top(
         }
         let b = w.norm();
         let eig = tridiagonal(&alpha, &beta).symmetric_eigen();
-        let (top, &rho) = eig.eigenvalues.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1))?;
+        let (top, &rho) = eig
+            .eigenvalues
+            .iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))?;
         let s = eig.eigenvectors.column(top);
         let converged = done(rho, b * s[k].abs()) || b <= 1e-300 || k + 1 == n;
         if converged || k + 1 == budget {
@@ -167,7 +182,11 @@ pub fn lanczos_top(
             for (qj, &sj) in q.iter().zip(s.iter()) {
                 x.axpy(sj, qj, 1.0);
             }
-            return Some(Ritz { value: rho, vector: x, converged });
+            return Some(Ritz {
+                value: rho,
+                vector: x,
+                converged,
+            });
         }
         beta.push(b);
         q.push(w / b);
@@ -213,7 +232,11 @@ pub fn lambda_min(chol: &Cholesky, eps0: f64, warm: Option<&DVector<f64>>) -> Op
         &start,
         |rho, residual| {
             let lambda = 1.0 / rho - chol.shift;
-            let tol = if lambda > eps0 { RELATIVE_TOL * lambda } else { BELOW_EPS0_TOL * eps0 };
+            let tol = if lambda > eps0 {
+                RELATIVE_TOL * lambda
+            } else {
+                BELOW_EPS0_TOL * eps0
+            };
             residual / (rho * rho) <= tol
         },
         LANCZOS_BUDGET,
@@ -230,13 +253,24 @@ pub fn lambda_max(a: &DMatrix<f64>) -> Option<f64> {
     if a.nrows() == 0 {
         return Some(0.0);
     }
-    let ritz = lanczos_top(|q| symv(a, q), &probe(a.nrows()), |rho, res| res <= 1e-10 * rho, 100)?;
+    let ritz = lanczos_top(
+        |q| symv(a, q),
+        &probe(a.nrows()),
+        |rho, res| res <= 1e-10 * rho,
+        100,
+    )?;
     ritz.converged.then_some(ritz.value)
 }
 
 /// z = (A + εI)⁻¹ g given a factor of A + sI: exact when ε = s, by iterative refinement
 /// z ← z + F⁻¹(g − (A + εI) z) when ε is close to s. `None` if refinement is not worth it.
-fn solve_shifted(chol: &Cholesky, a: &DMatrix<f64>, eps: f64, lambda_min: f64, g: &DVector<f64>) -> Option<DVector<f64>> {
+fn solve_shifted(
+    chol: &Cholesky,
+    a: &DMatrix<f64>,
+    eps: f64,
+    lambda_min: f64,
+    g: &DVector<f64>,
+) -> Option<DVector<f64>> {
     let gap = eps - chol.shift;
     if gap.abs() > REFINE_RATIO * (lambda_min + chol.shift) {
         return None;
@@ -265,7 +299,12 @@ fn solve_shifted(chol: &Cholesky, a: &DMatrix<f64>, eps: f64, lambda_min: f64, g
 /// the fast path cannot certify ε (the caller then uses the eigendecomposition). Below ε₀ an
 /// unconverged λ_min still certifies ε = ε₀ (it is an upper bound); `lambda_min_converged`
 /// then says that only the recorded λ_min is uncertain.
-pub fn solve(a: &DMatrix<f64>, g: &DVector<f64>, eps0: f64, warm: &mut WarmStart) -> Option<Damped> {
+pub fn solve(
+    a: &DMatrix<f64>,
+    g: &DVector<f64>,
+    eps0: f64,
+    warm: &mut WarmStart,
+) -> Option<Damped> {
     if !a.iter().all(|x| x.is_finite()) {
         return None;
     }
@@ -280,7 +319,10 @@ pub fn solve(a: &DMatrix<f64>, g: &DVector<f64>, eps0: f64, warm: &mut WarmStart
         Some(z) => z,
         None => solve_shifted(&Cholesky::new(a, eps)?, a, eps, min.value, g)?,
     };
-    *warm = WarmStart { shift: Some(eps), vector: Some(min.vector) };
+    *warm = WarmStart {
+        shift: Some(eps),
+        vector: Some(min.vector),
+    };
     z.iter().all(|x| x.is_finite()).then_some(Damped {
         z,
         eps,
@@ -296,7 +338,9 @@ mod tests {
     /// A = Q diag(λ) Qᵀ with a known spectrum and a dense orthogonal Q.
     fn with_spectrum(values: &[f64]) -> DMatrix<f64> {
         let n = values.len();
-        let m = DMatrix::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f64 - 8.0 + if i == j { 30.0 } else { 0.0 });
+        let m = DMatrix::from_fn(n, n, |i, j| {
+            ((i * 7 + j * 13) % 17) as f64 - 8.0 + if i == j { 30.0 } else { 0.0 }
+        });
         let q = m.qr().q();
         &q * DMatrix::from_diagonal(&DVector::from_column_slice(values)) * q.transpose()
     }
@@ -306,13 +350,23 @@ mod tests {
         let values: Vec<f64> = (0..60).map(|i| 3e-4 * 1.3f64.powi(i)).collect();
         let a = with_spectrum(&values);
         let chol = Cholesky::new(&a, 1e-7).unwrap();
-        let MinEigen { value: lmin, vector: x, converged } = lambda_min(&chol, 1e-7, None).unwrap();
+        let MinEigen {
+            value: lmin,
+            vector: x,
+            converged,
+        } = lambda_min(&chol, 1e-7, None).unwrap();
         assert!(converged);
         assert!((lmin - 3e-4).abs() <= 1e-10 * 3e-4, "λ_min {lmin}");
         let rq = x.dot(&symv(&a, &x)) / x.norm_squared();
-        assert!((rq - 3e-4).abs() <= 1e-9 * 3e-4, "the eigenvector's Rayleigh quotient {rq}");
+        assert!(
+            (rq - 3e-4).abs() <= 1e-9 * 3e-4,
+            "the eigenvector's Rayleigh quotient {rq}"
+        );
         let lmax = lambda_max(&a).unwrap();
-        assert!((lmax - values[59]).abs() <= 1e-9 * values[59], "λ_max {lmax}");
+        assert!(
+            (lmax - values[59]).abs() <= 1e-9 * values[59],
+            "λ_max {lmax}"
+        );
     }
 
     #[test]
@@ -333,14 +387,23 @@ mod tests {
             }
             let residual = &shifted * &d.z - &g;
             let scale = shifted.norm() * d.z.norm() + g.norm();
-            assert!(residual.norm() <= 1e-14 * scale, "residual {:e} vs {scale:e}", residual.norm());
+            assert!(
+                residual.norm() <= 1e-14 * scale,
+                "residual {:e} vs {scale:e}",
+                residual.norm()
+            );
             // A warm start from the answer itself, with a shift that needs refinement.
             warm.shift = Some(eps * 1.01);
             let again = solve(&a, &g, eps0, &mut warm).unwrap();
             // Both are solutions of a system with condition number κ: equal to ~κ·u.
             let kappa = (values[39] + eps) / (lowest + eps);
             let diff = (&again.z - &d.z).norm() / d.z.norm();
-            assert!(diff <= 10.0 * kappa * f64::EPSILON, "warm: z differs by {diff:e}, ε {:e} vs {:e}", again.eps, d.eps);
+            assert!(
+                diff <= 10.0 * kappa * f64::EPSILON,
+                "warm: z differs by {diff:e}, ε {:e} vs {:e}",
+                again.eps,
+                d.eps
+            );
         }
     }
 }

@@ -70,7 +70,13 @@ impl Dataset {
         let x_test = normal_rows(&mut rng(cfg.seed, STREAM_TEST), cfg.n_test, cfg.d, 1.0);
         let y_train = teacher.predict(cfg.activation, &x_train);
         let y_test = teacher.predict(cfg.activation, &x_test);
-        Dataset { x_train, y_train, x_test, y_test, teacher }
+        Dataset {
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            teacher,
+        }
     }
 }
 
@@ -79,5 +85,9 @@ pub fn init_student(cfg: &Config) -> Network {
     let mut r = rng(cfg.seed, STREAM_STUDENT);
     let u = normal_rows(&mut r, cfg.m, cfg.d, cfg.tau0);
     let b = normal_vec(&mut r, cfg.m, cfg.tau0);
-    Network { u, b, v: DVector::zeros(cfg.m) }
+    Network {
+        u,
+        b,
+        v: DVector::zeros(cfg.m),
+    }
 }

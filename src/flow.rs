@@ -30,7 +30,10 @@ pub fn same_time(a: f64, b: f64) -> bool {
 /// not drawn: it does not change the training inputs). `None` if the eigenvalues cannot be
 /// computed (non-finite features).
 pub fn init_lambda_max(cfg: &Config) -> Option<f64> {
-    let small = Config { n_test: 1, ..cfg.clone() };
+    let small = Config {
+        n_test: 1,
+        ..cfg.clone()
+    };
     let data = Dataset::generate(&small);
     let student = init_student(&small);
     let feat = student.features(cfg.activation, &data.x_train, false);
@@ -83,9 +86,21 @@ pub struct StepChoice {
 pub fn choose_gd_step(n: usize, lambda_max: f64, wanted: f64) -> StepChoice {
     let bound = gd_step_bound(n, lambda_max);
     if wanted <= 0.5 * bound {
-        StepChoice { lr: wanted, wanted, lambda_max, bound, lowered: false }
+        StepChoice {
+            lr: wanted,
+            wanted,
+            lambda_max,
+            bound,
+            lowered: false,
+        }
     } else {
-        StepChoice { lr: round_down_2(0.5 * bound), wanted, lambda_max, bound, lowered: true }
+        StepChoice {
+            lr: round_down_2(0.5 * bound),
+            wanted,
+            lambda_max,
+            bound,
+            lowered: true,
+        }
     }
 }
 
@@ -96,7 +111,17 @@ mod tests {
     use nalgebra::DMatrix;
 
     fn cfg(tau0: f64) -> Config {
-        Config { method: Method::Gd, tau0, n: 40, m: 60, d: 5, n_test: 50, max_iter: 1, eval_every: 1, ..Config::default() }
+        Config {
+            method: Method::Gd,
+            tau0,
+            n: 40,
+            m: 60,
+            d: 5,
+            n_test: 50,
+            max_iter: 1,
+            eval_every: 1,
+            ..Config::default()
+        }
     }
 
     /// Independent computation: the features by hand (SiLU of X Uᵀ + b) and nalgebra's own
@@ -120,11 +145,17 @@ mod tests {
             let c = cfg(tau0);
             let ours = init_lambda_max(&c).unwrap();
             let hand = by_hand(&c);
-            assert!((ours - hand).abs() <= 1e-10 * hand, "τ₀={tau0}: {ours} vs {hand}");
+            assert!(
+                (ours - hand).abs() <= 1e-10 * hand,
+                "τ₀={tau0}: {ours} vs {hand}"
+            );
             let mut t = Trainer::new(c.clone()).unwrap();
             let recs = t.advance(1);
             let rec = recs[0].sigma_max.expect("GD records λ_max(A)");
-            assert!((ours - rec).abs() <= 1e-9 * rec, "τ₀={tau0}: {ours} vs trainer {rec}");
+            assert!(
+                (ours - rec).abs() <= 1e-9 * rec,
+                "τ₀={tau0}: {ours} vs trainer {rec}"
+            );
         }
     }
 
@@ -138,7 +169,11 @@ mod tests {
     fn gds_first_step_is_the_output_space_step_and_the_bound_separates_growth_from_decay() {
         // At v = 0 the first GD step moves only v, so r₁ = (I − (λ/N) A) r₀ exactly, with
         // r₀ = −y: above the bound the top direction grows, below it every direction shrinks.
-        let c = Config { eval_every: 1, max_iter: 3, ..cfg(10.0) };
+        let c = Config {
+            eval_every: 1,
+            max_iter: 3,
+            ..cfg(10.0)
+        };
         let lmax = init_lambda_max(&c).unwrap();
         let bound = gd_step_bound(c.n, lmax);
         let data = Dataset::generate(&c);
@@ -159,7 +194,10 @@ mod tests {
             let mut t = Trainer::new(Config { lr, ..c.clone() }).unwrap();
             let recs = t.advance(2);
             let (l0, l1) = (recs[0].train_loss, recs[1].train_loss);
-            assert!((l1 - want).abs() <= 1e-8 * want, "λ = {factor}·bound: loss {l1} vs output-space {want}");
+            assert!(
+                (l1 - want).abs() <= 1e-8 * want,
+                "λ = {factor}·bound: loss {l1} vs output-space {want}"
+            );
             assert_eq!(l1 > l0, grows, "λ = {factor}·bound: {l0} → {l1}");
         }
     }
@@ -177,7 +215,13 @@ mod tests {
 
     #[test]
     fn round_down_2_never_rounds_up() {
-        for (x, want) in [(0.0374, 0.037), (1234.0, 1200.0), (71.428, 71.0), (0.5, 0.5), (9.99e-5, 9.9e-5)] {
+        for (x, want) in [
+            (0.0374, 0.037),
+            (1234.0, 1200.0),
+            (71.428, 71.0),
+            (0.5, 0.5),
+            (9.99e-5, 9.9e-5),
+        ] {
             let y = round_down_2(x);
             assert_eq!(y, want, "{x}");
             assert!(y <= x);

@@ -186,14 +186,29 @@ pub struct UnitMut<'a> {
 /// ```
 ///
 /// `t` is scratch of N numbers.
-pub fn gd_unit(act: Activation, x: &[f64], p: UnitMut, g: &[f64], lr: f64, m: usize, t: &mut [f64]) {
+pub fn gd_unit(
+    act: Activation,
+    x: &[f64],
+    p: UnitMut,
+    g: &[f64],
+    lr: f64,
+    m: usize,
+    t: &mut [f64],
+) {
     let n = g.len();
     assert!(x.len() == n * p.u.len() && t.len() == n, "shapes");
     gd_unit_dispatch(act, x, p, g, lr / m as f64, t)
 }
 
 #[inline(always)]
-fn gd_unit_for<F: MulAdd>(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) {
+fn gd_unit_for<F: MulAdd>(
+    act: Activation,
+    x: &[f64],
+    p: UnitMut,
+    g: &[f64],
+    step: f64,
+    t: &mut [f64],
+) {
     match act {
         Activation::Silu => gd_rows::<F, SiluWith<F>>(x, p, g, step, t),
         Activation::Relu => gd_rows::<F, ReluFn>(x, p, g, step, t),
@@ -203,13 +218,25 @@ fn gd_unit_for<F: MulAdd>(act: Activation, x: &[f64], p: UnitMut, g: &[f64], ste
 
 /// Unit i's share of the outputs, fused: `f += c · σ(X u_i + b_i)` (c = v_i/M for f itself),
 /// and likewise `f' += c' · σ(X u_i + b_i)` for a second last layer if given.
-pub fn forward_unit(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) {
+pub fn forward_unit(
+    act: Activation,
+    unit: &Unit,
+    c: f64,
+    f: &mut [f64],
+    second: Option<(f64, &mut [f64])>,
+) {
     assert_eq!(unit.x.len(), f.len() * unit.u.len(), "X must be N×d");
     forward_dispatch(act, unit, c, f, second)
 }
 
 #[inline(always)]
-fn forward_for<F: MulAdd>(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) {
+fn forward_for<F: MulAdd>(
+    act: Activation,
+    unit: &Unit,
+    c: f64,
+    f: &mut [f64],
+    second: Option<(f64, &mut [f64])>,
+) {
     match act {
         Activation::Silu => forward_rows::<F, SiluWith<F>>(unit, c, f, second),
         Activation::Relu => forward_rows::<F, ReluFn>(unit, c, f, second),
@@ -222,7 +249,13 @@ const GD_LANES: usize = 16;
 
 /// h = b + Σ_j x_{r+l, j} u_j for the L rows from r.
 #[inline(always)]
-fn pre_activation<F: MulAdd, const L: usize>(x: &[f64], n: usize, r: usize, u: &[f64], b: f64) -> [f64; L] {
+fn pre_activation<F: MulAdd, const L: usize>(
+    x: &[f64],
+    n: usize,
+    r: usize,
+    u: &[f64],
+    b: f64,
+) -> [f64; L] {
     let mut h = [b; L];
     for (j, &uj) in u.iter().enumerate() {
         let xj = &x[j * n + r..j * n + r + L];
@@ -234,7 +267,12 @@ fn pre_activation<F: MulAdd, const L: usize>(x: &[f64], n: usize, r: usize, u: &
 }
 
 #[inline(always)]
-fn forward_rows<F: MulAdd, S: Pointwise>(unit: &Unit, c: f64, f: &mut [f64], mut second: Option<(f64, &mut [f64])>) {
+fn forward_rows<F: MulAdd, S: Pointwise>(
+    unit: &Unit,
+    c: f64,
+    f: &mut [f64],
+    mut second: Option<(f64, &mut [f64])>,
+) {
     let n = f.len();
     let blocks = n / GD_LANES * GD_LANES;
     for r in (0..blocks).step_by(GD_LANES) {
@@ -265,7 +303,9 @@ fn forward_rows<F: MulAdd, S: Pointwise>(unit: &Unit, c: f64, f: &mut [f64], mut
 /// bounds checks and vectorise).
 #[inline(always)]
 fn lanes(a: &mut [f64], r: usize) -> &mut [f64; GD_LANES] {
-    (&mut a[r..r + GD_LANES]).try_into().expect("a block of lanes")
+    (&mut a[r..r + GD_LANES])
+        .try_into()
+        .expect("a block of lanes")
 }
 
 /// Σ_r a_r t_r with lane-wise partial sums (a fixed order, so results are reproducible).
@@ -273,7 +313,11 @@ fn lanes(a: &mut [f64], r: usize) -> &mut [f64; GD_LANES] {
 fn dot<F: MulAdd>(a: &[f64], t: &[f64]) -> f64 {
     let mut acc = [0.0; GD_LANES];
     let (ab, tb) = (a.chunks_exact(GD_LANES), t.chunks_exact(GD_LANES));
-    let mut sum = ab.remainder().iter().zip(tb.remainder()).fold(0.0, |s, (x, y)| F::mul_add(*x, *y, s));
+    let mut sum = ab
+        .remainder()
+        .iter()
+        .zip(tb.remainder())
+        .fold(0.0, |s, (x, y)| F::mul_add(*x, *y, s));
     for (ab, tb) in ab.zip(tb) {
         for l in 0..GD_LANES {
             acc[l] = F::mul_add(ab[l], tb[l], acc[l]);
@@ -336,7 +380,9 @@ mod tests {
         for act in [Activation::Silu, Activation::Relu, Activation::Tanh] {
             for n in [1, 15, 16, 17, 203] {
                 let d = 3;
-                let x: Vec<f64> = (0..n * d).map(|k| ((k * 37) % 101) as f64 / 25.0 - 2.0).collect();
+                let x: Vec<f64> = (0..n * d)
+                    .map(|k| ((k * 37) % 101) as f64 / 25.0 - 2.0)
+                    .collect();
                 let u = [0.7, -1.3, 2.1];
                 let (b, v) = (0.3, -1.7);
                 let unit = Unit { x: &x, u: &u, b };
@@ -347,7 +393,10 @@ mod tests {
                     let h: f64 = b + (0..d).map(|j| x[j * n + r] * u[j]).sum::<f64>();
                     let tol = 1e-14 * (1.0 + h.abs());
                     assert!((s[r] - act.sigma(h)).abs() <= tol, "{act:?} σ({h}) n={n}");
-                    assert!((ds[r] - v * act.sigma_prime(h)).abs() <= 4.0 * tol, "{act:?} σ'({h}) n={n}");
+                    assert!(
+                        (ds[r] - v * act.sigma_prime(h)).abs() <= 4.0 * tol,
+                        "{act:?} σ'({h}) n={n}"
+                    );
                     assert_eq!(s[r], s_only[r], "S the same with or without D");
                 }
             }

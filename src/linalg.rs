@@ -35,7 +35,10 @@ where
                 .enumerate()
                 .with_min_len(16)
                 .for_each(|(j, (x, y))| f(j, x, Some(y))),
-            None => a_cols.enumerate().with_min_len(16).for_each(|(j, x)| f(j, x, None)),
+            None => a_cols
+                .enumerate()
+                .with_min_len(16)
+                .for_each(|(j, x)| f(j, x, None)),
         }
     }
     #[cfg(target_arch = "wasm32")]
@@ -57,7 +60,10 @@ pub const UNIT_CHUNK: usize = 128;
 
 /// `f(units)` for the consecutive chunks of [`UNIT_CHUNK`] of `m` units, in parallel natively
 /// and in order in wasm; the results in chunk order.
-pub fn map_unit_chunks<R: Send>(m: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync + Send) -> Vec<R> {
+pub fn map_unit_chunks<R: Send>(
+    m: usize,
+    f: impl Fn(std::ops::Range<usize>) -> R + Sync + Send,
+) -> Vec<R> {
     let chunks = m.div_ceil(UNIT_CHUNK);
     let range = move |c: usize| c * UNIT_CHUNK..((c + 1) * UNIT_CHUNK).min(m);
     #[cfg(not(target_arch = "wasm32"))]
@@ -171,16 +177,30 @@ impl SymEig {
     }
 
     /// Q · diag(w(λ)) · Qᵀ · b: applies a spectral function of A to a vector.
-    pub fn apply(&self, b: &nalgebra::DVector<f64>, w: impl Fn(f64) -> f64) -> nalgebra::DVector<f64> {
+    pub fn apply(
+        &self,
+        b: &nalgebra::DVector<f64>,
+        w: impl Fn(f64) -> f64,
+    ) -> nalgebra::DVector<f64> {
         let n = b.len();
         let q = self.vectors.as_ref();
         let mut c = nalgebra::DVector::zeros(n);
-        matmul_into(MatMut::from_column_major_slice_mut(c.as_mut_slice(), n, 1), q.transpose(), col_view(b), 1.0);
+        matmul_into(
+            MatMut::from_column_major_slice_mut(c.as_mut_slice(), n, 1),
+            q.transpose(),
+            col_view(b),
+            1.0,
+        );
         for (ci, &l) in c.iter_mut().zip(&self.values) {
             *ci *= w(l);
         }
         let mut out = nalgebra::DVector::zeros(n);
-        matmul_into(MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, 1), q, col_view(&c), 1.0);
+        matmul_into(
+            MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, 1),
+            q,
+            col_view(&c),
+            1.0,
+        );
         out
     }
 }

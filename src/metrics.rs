@@ -52,7 +52,10 @@ pub fn alignment(u: &DMatrix<f64>, u_teacher: &DMatrix<f64>) -> f64 {
         .map(|r| {
             let p = r.norm_squared() / total;
             let ui = unit(r.into_owned());
-            let dist = teacher.iter().map(|w| (&ui - w).norm()).fold(f64::INFINITY, f64::min);
+            let dist = teacher
+                .iter()
+                .map(|w| (&ui - w).norm())
+                .fold(f64::INFINITY, f64::min);
             p * dist
         })
         .sum()
@@ -61,7 +64,11 @@ pub fn alignment(u: &DMatrix<f64>, u_teacher: &DMatrix<f64>) -> f64 {
 /// The minimum-norm least-squares last layer for fixed hidden features S (N×M):
 /// the v solving (1/M) S v = y, v = (1/M) Sᵀ K⁺ y with K = S Sᵀ/M² (`ss`), the
 /// pseudo-inverse cutting eigenvalues below [`REFIT_RCOND`] · λ_max(K).
-pub fn refit_last_layer(s: &DMatrix<f64>, ss: &DMatrix<f64>, y: &DVector<f64>) -> Option<DVector<f64>> {
+pub fn refit_last_layer(
+    s: &DMatrix<f64>,
+    ss: &DMatrix<f64>,
+    y: &DVector<f64>,
+) -> Option<DVector<f64>> {
     let eig = SymEig::new(ss)?;
     let cut = REFIT_RCOND * eig.values.last().copied().unwrap_or(0.0).max(0.0);
     let c = eig.apply(y, |l| if l > cut { 1.0 / l } else { 0.0 });

@@ -26,7 +26,10 @@ pub struct Features {
 impl Default for Features {
     /// Empty, to be filled by [`Network::features_into`].
     fn default() -> Self {
-        Features { s: DMatrix::zeros(0, 0), d: None }
+        Features {
+            s: DMatrix::zeros(0, 0),
+            d: None,
+        }
     }
 }
 
@@ -51,7 +54,13 @@ impl Network {
 
     /// [`Network::features`] into `out`, reusing its matrices when they have the right shape
     /// (a training loop then never allocates, zeroes or page-faults 2·N·M numbers per step).
-    pub fn features_into(&self, act: Activation, x: &DMatrix<f64>, with_d: bool, out: &mut Features) {
+    pub fn features_into(
+        &self,
+        act: Activation,
+        x: &DMatrix<f64>,
+        with_d: bool,
+        out: &mut Features,
+    ) {
         let (n, m, d) = (x.nrows(), self.m(), self.d());
         assert_eq!(x.ncols(), d, "inputs must have d columns");
         if out.s.shape() != (n, m) {
@@ -65,7 +74,11 @@ impl Network {
         // U by rows, so that u_i is contiguous.
         let u_rows = self.u.transpose();
         let (b, v) = (&self.b, &self.v);
-        let unit = |i: usize| hidden::Unit { x: x.as_slice(), u: &u_rows.as_slice()[i * d..(i + 1) * d], b: b[i] };
+        let unit = |i: usize| hidden::Unit {
+            x: x.as_slice(),
+            u: &u_rows.as_slice()[i * d..(i + 1) * d],
+            b: b[i],
+        };
         linalg::for_each_column(&mut out.s, out.d.as_mut(), |i, col, dcol| {
             hidden::unit(act, &unit(i), col, dcol.map(|dc| (dc, v[i])))
         });
@@ -84,21 +97,34 @@ impl Network {
                 hidden::gd_unit(act, xs, hidden::UnitMut { u, b, v }, g, lr, m, &mut t);
             }
         };
-        let (u, b, v) = (ut.as_mut_slice(), self.b.as_mut_slice(), self.v.as_mut_slice());
+        let (u, b, v) = (
+            ut.as_mut_slice(),
+            self.b.as_mut_slice(),
+            self.v.as_mut_slice(),
+        );
         let c = linalg::UNIT_CHUNK;
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
-            u.par_chunks_mut(c * d).zip(b.par_chunks_mut(c).zip(v.par_chunks_mut(c))).for_each(step);
+            u.par_chunks_mut(c * d)
+                .zip(b.par_chunks_mut(c).zip(v.par_chunks_mut(c)))
+                .for_each(step);
         }
         #[cfg(target_arch = "wasm32")]
-        u.chunks_mut(c * d).zip(b.chunks_mut(c).zip(v.chunks_mut(c))).for_each(step);
+        u.chunks_mut(c * d)
+            .zip(b.chunks_mut(c).zip(v.chunks_mut(c)))
+            .for_each(step);
         self.u = ut.transpose();
     }
 
     /// f_θ on the rows of `x` and, if given, the outputs with another last layer `other_v`
     /// instead, fused unit by unit ([`hidden::forward_unit`]): S is never stored.
-    pub fn outputs_fused(&self, act: Activation, x: &DMatrix<f64>, other_v: Option<&DVector<f64>>) -> (DVector<f64>, Option<DVector<f64>>) {
+    pub fn outputs_fused(
+        &self,
+        act: Activation,
+        x: &DMatrix<f64>,
+        other_v: Option<&DVector<f64>>,
+    ) -> (DVector<f64>, Option<DVector<f64>>) {
         let (n, m, d) = (x.nrows(), self.m(), self.d());
         let ut = self.u.transpose();
         let inv_m = 1.0 / m as f64;
@@ -106,8 +132,14 @@ impl Network {
             let mut f = DVector::zeros(n);
             let mut f2 = other_v.map(|_| DVector::zeros(n));
             for i in units {
-                let unit = hidden::Unit { x: x.as_slice(), u: &ut.as_slice()[i * d..(i + 1) * d], b: self.b[i] };
-                let second = other_v.zip(f2.as_mut()).map(|(v2, f2)| (v2[i] * inv_m, f2.as_mut_slice()));
+                let unit = hidden::Unit {
+                    x: x.as_slice(),
+                    u: &ut.as_slice()[i * d..(i + 1) * d],
+                    b: self.b[i],
+                };
+                let second = other_v
+                    .zip(f2.as_mut())
+                    .map(|(v2, f2)| (v2[i] * inv_m, f2.as_mut_slice()));
                 hidden::forward_unit(act, &unit, self.v[i] * inv_m, f.as_mut_slice(), second);
             }
             (f, f2)
@@ -153,7 +185,11 @@ impl Network {
 
     /// True if every parameter is finite.
     pub fn is_finite(&self) -> bool {
-        self.u.iter().chain(self.b.iter()).chain(self.v.iter()).all(|x| x.is_finite())
+        self.u
+            .iter()
+            .chain(self.b.iter())
+            .chain(self.v.iter())
+            .all(|x| x.is_finite())
     }
 }
 
@@ -169,8 +205,16 @@ pub fn jacobian_t_times(feat: &Features, x: &DMatrix<f64>, z: &DVector<f64>) -> 
     let m = feat.s.ncols();
     let scale = 1.0 / m as f64;
     let mut v = DVector::zeros(m);
-    linalg::matmul_into(view_mut_vec(&mut v), view(&feat.s).transpose(), view_vec(z), scale);
-    let dmat = feat.d.as_ref().expect("Jᵀz needs D: compute features with_d");
+    linalg::matmul_into(
+        view_mut_vec(&mut v),
+        view(&feat.s).transpose(),
+        view_vec(z),
+        scale,
+    );
+    let dmat = feat
+        .d
+        .as_ref()
+        .expect("Jᵀz needs D: compute features with_d");
     // [diag(z) X, z] (N×(d+1)); one product Dᵀ [diag(z) X, z] gives u and b together.
     let mut zx = DMatrix::zeros(n, d + 1);
     for j in 0..d {
@@ -180,7 +224,11 @@ pub fn jacobian_t_times(feat: &Features, x: &DMatrix<f64>, z: &DVector<f64>) -> 
     }
     zx.column_mut(d).copy_from(z);
     let ub = linalg::matmul(view(dmat).transpose(), view(&zx), scale);
-    Network { u: ub.columns(0, d).into_owned(), b: ub.column(d).into_owned(), v }
+    Network {
+        u: ub.columns(0, d).into_owned(),
+        b: ub.column(d).into_owned(),
+        v,
+    }
 }
 
 fn view_vec(v: &DVector<f64>) -> faer::MatRef<'_, f64> {

@@ -109,7 +109,14 @@ impl Serialize for RunResult {
         let lr = self.config.lr;
         RunResultOut {
             config: &self.config,
-            records: self.records.iter().map(|record| RecordOut { record, flow_time: record.flow_time(lr) }).collect(),
+            records: self
+                .records
+                .iter()
+                .map(|record| RecordOut {
+                    record,
+                    flow_time: record.flow_time(lr),
+                })
+                .collect(),
             summary: SummaryOut {
                 summary: &self.summary,
                 flow_time: flow_time(lr, self.summary.iterations),

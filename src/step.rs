@@ -57,7 +57,11 @@ pub struct Direction {
 /// With `want_ss` it also returns S Sᵀ/M², which the last-layer refit reuses (`None` means
 /// "equal to A": v = 0, so D = 0, the first step). Without, A is built in one N×N buffer:
 /// (D Dᵀ)/M², times X Xᵀ + 1 entry by entry, then S Sᵀ/M² added in place.
-pub fn gram(feat: &Features, x: &DMatrix<f64>, want_ss: bool) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
+pub fn gram(
+    feat: &Features,
+    x: &DMatrix<f64>,
+    want_ss: bool,
+) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
     let m = feat.s.ncols() as f64;
     let inv_m2 = 1.0 / (m * m);
     let dmat = feat.d.as_ref().expect("the Gram matrix needs D");
@@ -119,7 +123,10 @@ pub fn spectrum_of(a: &DMatrix<f64>, eps0: f64, lambda_min: Option<f64>) -> Opti
                 min.converged.then_some(min.value)?
             }
         };
-        Some(Spectrum { sigma_min, sigma_max: damping::lambda_max(a)? })
+        Some(Spectrum {
+            sigma_min,
+            sigma_max: damping::lambda_max(a)?,
+        })
     };
     fast().or_else(|| SymEig::values_of(a).map(|v| spectrum(&v)))
 }
@@ -138,7 +145,12 @@ pub fn direction(
 ) -> Direction {
     let finite = a.is_none_or(|a| a.iter().all(|x| x.is_finite()));
     if !finite {
-        return Direction { z: g.clone(), eps: None, spectrum: None, finite };
+        return Direction {
+            z: g.clone(),
+            eps: None,
+            spectrum: None,
+            finite,
+        };
     }
     let spectrum_of = |a: Option<&DMatrix<f64>>, lmin| a.and_then(|a| spectrum_of(a, eps0, lmin));
     match method {
@@ -159,12 +171,18 @@ pub fn direction(
             if fast.is_none() && gn.solver == GnSolver::Cholesky {
                 gn.fallbacks += 1;
             }
-            let solved = fast.map(|d| (d.z, d.eps, d.lambda_min_converged.then_some(d.lambda_min))).or_else(|| {
-                let eig = SymEig::new(a)?;
-                let sigma_min = spectrum(&eig.values).sigma_min;
-                let eps = eps0.max(sigma_min);
-                Some((eig.apply(g, |l| 1.0 / (l.max(0.0) + eps)), eps, Some(sigma_min)))
-            });
+            let solved = fast
+                .map(|d| (d.z, d.eps, d.lambda_min_converged.then_some(d.lambda_min)))
+                .or_else(|| {
+                    let eig = SymEig::new(a)?;
+                    let sigma_min = spectrum(&eig.values).sigma_min;
+                    let eps = eps0.max(sigma_min);
+                    Some((
+                        eig.apply(g, |l| 1.0 / (l.max(0.0) + eps)),
+                        eps,
+                        Some(sigma_min),
+                    ))
+                });
             match solved {
                 Some((z, eps, lmin)) => Direction {
                     z,
@@ -172,7 +190,12 @@ pub fn direction(
                     spectrum: want_spectrum.then(|| spectrum_of(Some(a), lmin)).flatten(),
                     finite,
                 },
-                None => Direction { z: g.clone(), eps: None, spectrum: None, finite: false },
+                None => Direction {
+                    z: g.clone(),
+                    eps: None,
+                    spectrum: None,
+                    finite: false,
+                },
             }
         }
     }

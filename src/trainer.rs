@@ -5,12 +5,12 @@
 
 use crate::checkpoint::{matrix_to_rows, Checkpoint, NetworkJson, WarmStartJson, FORMAT};
 use crate::config::{Config, Method, DIVERGENCE_FACTOR};
+use crate::damping::WarmStart;
 use crate::data::{init_student, Dataset};
 use crate::error::Error;
 use crate::metrics;
 use crate::network::{Features, Network};
 use crate::results::{Record, RunResult, Status, Summary};
-use crate::damping::WarmStart;
 use crate::step::{self, GnSolver, GnState};
 use nalgebra::DVector;
 
@@ -61,12 +61,22 @@ impl Trainer {
             teacher: ck.teacher.to_network("teacher", d)?,
         };
         let student = ck.student.to_network("student", d)?;
-        let mut t = Trainer::assemble(config, data, student, ck.iteration, ck.loss_first, ck.rf_test_loss);
+        let mut t = Trainer::assemble(
+            config,
+            data,
+            student,
+            ck.iteration,
+            ck.loss_first,
+            ck.rf_test_loss,
+        );
         if t.iteration == 0 && t.rf_test_loss.is_none() {
             t.rf_test_loss = t.refit_test_loss();
         }
         if let Some(w) = &ck.gn_warm_start {
-            t.gn.warm = WarmStart { shift: Some(w.shift), vector: Some(DVector::from_column_slice(&w.vector)) };
+            t.gn.warm = WarmStart {
+                shift: Some(w.shift),
+                vector: Some(DVector::from_column_slice(&w.vector)),
+            };
         }
         Ok(t)
     }
@@ -233,7 +243,8 @@ impl Trainer {
         let record_due = stop.is_some() || k.is_multiple_of(cfg.eval_every);
 
         // The Gram matrix: always for GN, at record points for GD (for its spectrum).
-        let need_gram = loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
+        let need_gram =
+            loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
         let (a, ss) = match need_gram {
             true => {
                 let want_ss = record_due && (cfg.refit || stop.is_some());
@@ -243,7 +254,11 @@ impl Trainer {
             false => (None, None),
         };
         let g = (&f - &self.data.y_train) / x.nrows() as f64;
-        let method = if stop.is_some() { Method::Gd } else { cfg.method };
+        let method = if stop.is_some() {
+            Method::Gd
+        } else {
+            cfg.method
+        };
         let mut dir = step::direction(method, &g, a.as_ref(), cfg.eps0, &mut self.gn, record_due);
         // A is done with: keep only S Sᵀ/M² for the refit (A itself when they are equal).
         let ss = ss.or(a);
@@ -297,7 +312,10 @@ impl Trainer {
 
     /// Test loss of the last-layer refit at the current hidden layer.
     pub fn refit_test_loss(&self) -> Option<f64> {
-        let s = self.student.features(self.config.activation, &self.data.x_train, false).s;
+        let s = self
+            .student
+            .features(self.config.activation, &self.data.x_train, false)
+            .s;
         let m = s.ncols() as f64;
         let ss = crate::linalg::syrk(&s, 1.0 / (m * m));
         let v = metrics::refit_last_layer(&s, &ss, &self.data.y_train)?;
@@ -328,7 +346,11 @@ impl Trainer {
 
     /// Config, records and summary together, as written to a result file.
     pub fn result(&self, records: Vec<Record>, wall_s: Option<f64>) -> RunResult {
-        RunResult { config: self.config.clone(), records, summary: self.summary(wall_s) }
+        RunResult {
+            config: self.config.clone(),
+            records,
+            summary: self.summary(wall_s),
+        }
     }
 
     /// Everything needed to resume this run exactly.
@@ -346,7 +368,10 @@ impl Trainer {
             student: NetworkJson::from_network(&self.student),
             rf_test_loss: self.rf_test_loss,
             gn_warm_start: match (&self.gn.warm.shift, &self.gn.warm.vector) {
-                (Some(shift), Some(v)) => Some(WarmStartJson { shift: *shift, vector: v.iter().copied().collect() }),
+                (Some(shift), Some(v)) => Some(WarmStartJson {
+                    shift: *shift,
+                    vector: v.iter().copied().collect(),
+                }),
                 _ => None,
             },
         }

@@ -5,10 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const SMALL: &[&str] = &["run", "--m", "30", "--n", "20", "--n-test", "50", "--d", "5", "--eval-every", "4"];
+const SMALL: &[&str] = &[
+    "run",
+    "--m",
+    "30",
+    "--n",
+    "20",
+    "--n-test",
+    "50",
+    "--d",
+    "5",
+    "--eval-every",
+    "4",
+];
 
 fn gn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gn")).args(args).output().expect("gn runs")
+    Command::new(env!("CARGO_BIN_EXE_gn"))
+        .args(args)
+        .output()
+        .expect("gn runs")
 }
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -24,7 +39,11 @@ fn s(p: &Path) -> &str {
 
 fn run_ok(args: &[&str]) -> Output {
     let out = gn(args);
-    assert!(out.status.success(), "gn {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gn {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -43,25 +62,59 @@ fn csv_and_json_outputs_have_the_documented_shape() {
         "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s,flow_time"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.iter().map(|r| r[0]).collect::<Vec<_>>(), ["0", "4", "8", "10"]);
-    assert!(rows.iter().all(|r| r.len() == 11 && !r[8].is_empty() && !r[9].is_empty()));
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        ["0", "4", "8", "10"]
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 11 && !r[8].is_empty() && !r[9].is_empty()));
     // flow_time, last: t = λ·k with the default λ = 10.
     for r in &rows {
-        assert_eq!(r[10].parse::<f64>().unwrap(), 10.0 * r[0].parse::<f64>().unwrap());
+        assert_eq!(
+            r[10].parse::<f64>().unwrap(),
+            10.0 * r[0].parse::<f64>().unwrap()
+        );
     }
-    assert!(rows.last().unwrap()[6].is_empty(), "no step from the final state");
+    assert!(
+        rows.last().unwrap()[6].is_empty(),
+        "no step from the final state"
+    );
 
     args.pop();
     args.push(s(&json));
     run_ok(&args);
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["status", "iterations", "final_train_loss", "final_test_loss", "rf_test_loss", "refit_test_loss", "wall_s", "flow_time", "max_iter"] {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "status",
+        "iterations",
+        "final_train_loss",
+        "final_test_loss",
+        "rf_test_loss",
+        "refit_test_loss",
+        "wall_s",
+        "flow_time",
+        "max_iter",
+    ] {
         assert!(v["summary"].get(key).is_some(), "summary lacks {key}");
     }
     assert_eq!(v["summary"]["status"], "max_iter");
     assert_eq!(v["config"]["m"], 30);
     let rec = &v["records"][0];
-    for key in ["iter", "train_loss", "test_loss", "sigma_min", "sigma_max", "eps", "step_norm", "alignment", "refit_test_loss", "elapsed_s", "flow_time"] {
+    for key in [
+        "iter",
+        "train_loss",
+        "test_loss",
+        "sigma_min",
+        "sigma_max",
+        "eps",
+        "step_norm",
+        "alignment",
+        "refit_test_loss",
+        "elapsed_s",
+        "flow_time",
+    ] {
         assert!(rec.get(key).is_some(), "record lacks {key}");
     }
     assert_eq!(v["summary"]["flow_time"], 100.0);
@@ -72,39 +125,108 @@ fn csv_and_json_outputs_have_the_documented_shape() {
 #[test]
 fn checkpoint_and_resume_through_files_match_an_uninterrupted_run() {
     let dir = tmpdir("resume");
-    let (whole, part, rest, ck) = (dir.join("whole.json"), dir.join("part.json"), dir.join("rest.json"), dir.join("ck.json"));
+    let (whole, part, rest, ck) = (
+        dir.join("whole.json"),
+        dir.join("part.json"),
+        dir.join("rest.json"),
+        dir.join("ck.json"),
+    );
     let mut a = SMALL.to_vec();
-    a.extend(["--method", "gd", "--max-iter", "24", "--quiet", "--out", s(&whole)]);
+    a.extend([
+        "--method",
+        "gd",
+        "--max-iter",
+        "24",
+        "--quiet",
+        "--out",
+        s(&whole),
+    ]);
     run_ok(&a);
     let mut b = SMALL.to_vec();
-    b.extend(["--method", "gd", "--max-iter", "12", "--quiet", "--checkpoint", s(&ck), "--checkpoint-every", "5", "--out", s(&part)]);
+    b.extend([
+        "--method",
+        "gd",
+        "--max-iter",
+        "12",
+        "--quiet",
+        "--checkpoint",
+        s(&ck),
+        "--checkpoint-every",
+        "5",
+        "--out",
+        s(&part),
+    ]);
     run_ok(&b);
-    run_ok(&["run", "--resume", s(&ck), "--max-iter", "24", "--quiet", "--out", s(&rest)]);
-    let load = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    run_ok(&[
+        "run",
+        "--resume",
+        s(&ck),
+        "--max-iter",
+        "24",
+        "--quiet",
+        "--out",
+        s(&rest),
+    ]);
+    let load = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
     let strip = |v: &serde_json::Value| -> Vec<serde_json::Value> {
-        v["records"].as_array().unwrap().iter().map(|r| { let mut r = r.clone(); r["elapsed_s"] = serde_json::Value::Null; r }).collect()
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["elapsed_s"] = serde_json::Value::Null;
+                r
+            })
+            .collect()
     };
     let whole_r = strip(&load(&whole));
     let rest_r = strip(&load(&rest));
-    let tail: Vec<_> = whole_r.iter().filter(|r| r["iter"].as_u64().unwrap() >= 12).cloned().collect();
-    assert_eq!(rest_r, tail, "resumed records differ from the uninterrupted run");
+    let tail: Vec<_> = whole_r
+        .iter()
+        .filter(|r| r["iter"].as_u64().unwrap() >= 12)
+        .cloned()
+        .collect();
+    assert_eq!(
+        rest_r, tail,
+        "resumed records differ from the uninterrupted run"
+    );
     assert_eq!(load(&rest)["summary"]["iterations"], 24);
     let ck_v = load(&ck);
     assert_eq!(ck_v["format"], "gn-checkpoint-v1");
-    assert_eq!(ck_v["iteration"], 12, "the checkpoint holds the first run's end");
+    assert_eq!(
+        ck_v["iteration"], 12,
+        "the checkpoint holds the first run's end"
+    );
 }
 
 #[test]
 fn fixture_checkpoints_resume_through_the_cli() {
     let dir = tmpdir("fixture");
-    let fixture = format!("{}/tests/fixtures/official-step-gn-silu.json", env!("CARGO_MANIFEST_DIR"));
+    let fixture = format!(
+        "{}/tests/fixtures/official-step-gn-silu.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let out = dir.join("after.json");
-    run_ok(&["run", "--resume", &fixture, "--quiet", "--checkpoint", s(&out)]);
-    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let fix: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    run_ok(&[
+        "run",
+        "--resume",
+        &fixture,
+        "--quiet",
+        "--checkpoint",
+        s(&out),
+    ]);
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let fix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
     assert_eq!(after["iteration"], 1);
     let got = after["student"]["v"].as_array().unwrap();
-    let want = fix["expected_after_one_step"]["student"]["v"].as_array().unwrap();
+    let want = fix["expected_after_one_step"]["student"]["v"]
+        .as_array()
+        .unwrap();
     for (g, w) in got.iter().zip(want) {
         assert!((g.as_f64().unwrap() - w.as_f64().unwrap()).abs() < 1e-9);
     }
@@ -117,20 +239,51 @@ fn bad_inputs_give_one_line_naming_the_field() {
     let good_ck = dir.join("good.json");
     let first_out = dir.join("x.csv");
     let mut a = SMALL.to_vec();
-    a.extend(["--max-iter", "2", "--quiet", "--checkpoint", s(&good_ck), "--out", s(&first_out)]);
+    a.extend([
+        "--max-iter",
+        "2",
+        "--quiet",
+        "--checkpoint",
+        s(&good_ck),
+        "--out",
+        s(&first_out),
+    ]);
     run_ok(&a);
-    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&good_ck).unwrap()).unwrap();
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&good_ck).unwrap()).unwrap();
     let write = |name: &str, text: String| {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p.to_str().unwrap().to_string()
     };
-    let truncated = write("truncated.json", { let t = good.to_string(); t[..t.len() / 3].to_string() });
-    let malformed = write("malformed.json", "{\"format\": \"gn-checkpoint-v1\", \"config\": [1,2]}".to_string());
-    let wrong_rows = write("rows.json", { let mut v = good.clone(); v["x_train"][2].as_array_mut().unwrap().pop(); v.to_string() });
-    let wrong_m = write("m.json", { let mut v = good.clone(); v["student"]["b"].as_array_mut().unwrap().pop(); v.to_string() });
-    let wrong_n = write("n.json", { let mut v = good.clone(); v["config"]["n"] = 999.into(); v.to_string() });
-    let wrong_fmt = write("fmt.json", { let mut v = good.clone(); v["format"] = "other".into(); v.to_string() });
+    let truncated = write("truncated.json", {
+        let t = good.to_string();
+        t[..t.len() / 3].to_string()
+    });
+    let malformed = write(
+        "malformed.json",
+        "{\"format\": \"gn-checkpoint-v1\", \"config\": [1,2]}".to_string(),
+    );
+    let wrong_rows = write("rows.json", {
+        let mut v = good.clone();
+        v["x_train"][2].as_array_mut().unwrap().pop();
+        v.to_string()
+    });
+    let wrong_m = write("m.json", {
+        let mut v = good.clone();
+        v["student"]["b"].as_array_mut().unwrap().pop();
+        v.to_string()
+    });
+    let wrong_n = write("n.json", {
+        let mut v = good.clone();
+        v["config"]["n"] = 999.into();
+        v.to_string()
+    });
+    let wrong_fmt = write("fmt.json", {
+        let mut v = good.clone();
+        v["format"] = "other".into();
+        v.to_string()
+    });
     let missing = dir.join("missing.json").to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--n", "0"], "--n"),
@@ -165,12 +318,23 @@ fn bad_inputs_give_one_line_naming_the_field() {
         let out = gn(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{bad:?} was accepted");
-        assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: not one line: {err}");
-        assert!(err.contains(field), "{bad:?}: error does not name {field}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{bad:?}: not one line: {err}"
+        );
+        assert!(
+            err.contains(field),
+            "{bad:?}: error does not name {field}: {err}"
+        );
         assert!(!err.contains("panicked"), "{bad:?}: panic: {err}");
         assert!(!out_file.exists(), "{bad:?}: wrote an output file");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
 }
 
@@ -179,10 +343,25 @@ fn a_diverging_run_is_reported_not_a_crash() {
     let dir = tmpdir("diverge");
     let out = dir.join("d.json");
     let mut a = SMALL.to_vec();
-    a.extend(["--method", "gd", "--lr", "1e9", "--tau0", "1", "--max-iter", "500", "--out", s(&out)]);
+    a.extend([
+        "--method",
+        "gd",
+        "--lr",
+        "1e9",
+        "--tau0",
+        "1",
+        "--max-iter",
+        "500",
+        "--out",
+        s(&out),
+    ]);
     let o = run_ok(&a);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("diverged"), "summary does not say diverged: {err}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        err.contains("diverged"),
+        "summary does not say diverged: {err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["summary"]["status"], "diverged");
 }

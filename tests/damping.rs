@@ -11,7 +11,16 @@ use gauss_newton::{Config, Method, Status, Trainer};
 use nalgebra::{DMatrix, DVector};
 
 fn config(tau0: f64) -> Config {
-    Config { method: Method::Gn, n: 300, m: 1500, n_test: 200, tau0, eval_every: 1000, seed: 3, ..Config::default() }
+    Config {
+        method: Method::Gn,
+        n: 300,
+        m: 1500,
+        n_test: 200,
+        tau0,
+        eval_every: 1000,
+        seed: 3,
+        ..Config::default()
+    }
 }
 
 /// A, g at the trainer's current θ.
@@ -40,11 +49,16 @@ fn fast_solve_matches_eigendecomposition_on_real_gram_matrices() {
             let eps = eps0.max(lmin);
             let z_ref = eig.apply(&g, |l| 1.0 / (l.max(0.0) + eps));
             let shifted = &a + DMatrix::identity(a.nrows(), a.nrows()) * eps;
-            let z_textbook = shifted.clone().cholesky().expect("A + εI is positive definite").solve(&g);
+            let z_textbook = shifted
+                .clone()
+                .cholesky()
+                .expect("A + εI is positive definite")
+                .solve(&g);
             let residual_ref = (&shifted * &z_ref - &g).norm();
             for (label, w) in [("cold", &mut WarmStart::default()), ("warm", &mut warm)] {
-                let d = damping::solve(&a, &g, eps0, w)
-                    .unwrap_or_else(|| panic!("τ₀={tau0} step {step} ({label}): no certified answer (λ_min {lmin:e})"));
+                let d = damping::solve(&a, &g, eps0, w).unwrap_or_else(|| {
+                    panic!("τ₀={tau0} step {step} ({label}): no certified answer (λ_min {lmin:e})")
+                });
                 let tol = (1e-6 * lmin).max(1e-3 * eps0);
                 assert!(
                     (d.lambda_min - lmin).abs() <= tol,
@@ -57,33 +71,55 @@ fn fast_solve_matches_eigendecomposition_on_real_gram_matrices() {
                 // no larger than the eigendecomposition's.
                 let err = (&d.z - &z_ref).norm() / z_ref.norm();
                 let allowed = 1e-9f64.max(2.0 * (&z_textbook - &z_ref).norm() / z_ref.norm());
-                assert!(err <= allowed, "τ₀={tau0} step {step} ({label}): z differs by {err:e} > {allowed:e}");
+                assert!(
+                    err <= allowed,
+                    "τ₀={tau0} step {step} ({label}): z differs by {err:e} > {allowed:e}"
+                );
                 let residual = (&shifted * &d.z - &g).norm();
-                assert!(residual <= 2.0 * residual_ref, "τ₀={tau0} step {step}: residual {residual:e} vs {residual_ref:e}");
+                assert!(
+                    residual <= 2.0 * residual_ref,
+                    "τ₀={tau0} step {step}: residual {residual:e} vs {residual_ref:e}"
+                );
                 assert!((d.eps - eps).abs() <= 1e-9 * eps, "ε");
             }
             let lmax = damping::lambda_max(&a).unwrap();
             let top = *eig.values.last().unwrap();
-            assert!((lmax - top).abs() <= 1e-8 * top, "λ_max {lmax:e} vs {top:e}");
+            assert!(
+                (lmax - top).abs() <= 1e-8 * top,
+                "λ_max {lmax:e} vs {top:e}"
+            );
             seen_below |= lmin < eps0 * 1e-3;
             seen_above |= lmin > eps0 * 10.0;
             t.advance(1);
         }
     }
-    assert!(seen_below && seen_above, "the cases λ_min ≪ ε₀ and λ_min ≫ ε₀ were both exercised");
+    assert!(
+        seen_below && seen_above,
+        "the cases λ_min ≪ ε₀ and λ_min ≫ ε₀ were both exercised"
+    );
 }
 
 #[test]
 fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
     for tau0 in [0.01, 1.0, 10.0] {
-        let cfg = Config { n: 120, m: 600, eval_every: 5, refit: false, ..config(tau0) };
+        let cfg = Config {
+            n: 120,
+            m: 600,
+            eval_every: 5,
+            refit: false,
+            ..config(tau0)
+        };
         let start = Trainer::new(cfg).unwrap().checkpoint();
         let mut fast = Trainer::from_checkpoint(&start).unwrap();
         let mut reference = Trainer::from_checkpoint(&start).unwrap();
         reference.set_gn_solver(GnSolver::Eig);
         let (rf, rr) = (fast.run(), reference.run());
         assert_eq!(fast.status(), Status::Converged, "τ₀={tau0}");
-        assert_eq!(fast.iteration(), reference.iteration(), "τ₀={tau0}: iteration counts");
+        assert_eq!(
+            fast.iteration(),
+            reference.iteration(),
+            "τ₀={tau0}: iteration counts"
+        );
         assert_eq!(fast.gn_fallbacks(), 0, "τ₀={tau0}: fallbacks");
         assert_eq!(rf.len(), rr.len());
         // At τ₀ = 0.01 the first GN steps solve with A + ε₀I of condition number ~10⁷, where
@@ -95,19 +131,35 @@ fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
         let l1 = rr[0].train_loss;
         for (a, b) in rf.iter().zip(&rr) {
             let rel = |x: f64, y: f64| ((x - y).abs() - 1e-14 * l1).max(0.0) / y.abs().max(1e-300);
-            assert!(rel(a.train_loss, b.train_loss) <= tol, "τ₀={tau0} iter {}: train {:e} vs {:e}", a.iter, a.train_loss, b.train_loss);
+            assert!(
+                rel(a.train_loss, b.train_loss) <= tol,
+                "τ₀={tau0} iter {}: train {:e} vs {:e}",
+                a.iter,
+                a.train_loss,
+                b.train_loss
+            );
             let (ta, tb) = (a.test_loss.unwrap(), b.test_loss.unwrap());
-            assert!(rel(ta, tb) <= tol, "τ₀={tau0} iter {}: test {ta:e} vs {tb:e}", a.iter);
+            assert!(
+                rel(ta, tb) <= tol,
+                "τ₀={tau0} iter {}: test {ta:e} vs {tb:e}",
+                a.iter
+            );
         }
     }
 }
-
 
 /// GD between records by the fused passes against GD from stored S and D: whole trajectories.
 #[test]
 fn fused_gd_trajectory_matches_the_stored_features_path() {
     for tau0 in [0.01, 1.0] {
-        let cfg = Config { method: Method::Gd, n: 150, m: 700, max_iter: 400, eval_every: 50, ..config(tau0) };
+        let cfg = Config {
+            method: Method::Gd,
+            n: 150,
+            m: 700,
+            max_iter: 400,
+            eval_every: 50,
+            ..config(tau0)
+        };
         let mut fused = Trainer::new(cfg.clone()).unwrap();
         let mut stored = Trainer::new(cfg).unwrap();
         stored.set_gd_fused(false);
@@ -115,10 +167,23 @@ fn fused_gd_trajectory_matches_the_stored_features_path() {
         assert_eq!(rf.len(), rs.len());
         for (a, b) in rf.iter().zip(&rs) {
             let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
-            assert!(rel(a.train_loss, b.train_loss) <= 1e-12, "τ₀={tau0} iter {}: {:e} vs {:e}", a.iter, a.train_loss, b.train_loss);
-            assert!(rel(a.test_loss.unwrap(), b.test_loss.unwrap()) <= 1e-12, "τ₀={tau0} iter {}", a.iter);
+            assert!(
+                rel(a.train_loss, b.train_loss) <= 1e-12,
+                "τ₀={tau0} iter {}: {:e} vs {:e}",
+                a.iter,
+                a.train_loss,
+                b.train_loss
+            );
+            assert!(
+                rel(a.test_loss.unwrap(), b.test_loss.unwrap()) <= 1e-12,
+                "τ₀={tau0} iter {}",
+                a.iter
+            );
         }
         let diff = (&fused.student().u - &stored.student().u).amax();
-        assert!(diff <= 1e-12 * stored.student().u.amax(), "τ₀={tau0}: U differs by {diff:e}");
+        assert!(
+            diff <= 1e-12 * stored.student().u.amax(),
+            "τ₀={tau0}: U differs by {diff:e}"
+        );
     }
 }

@@ -46,21 +46,38 @@ fn results(dir: &Path) -> BTreeMap<String, Value> {
     m
 }
 
-const RUN: &[&str] = &["run", "--m", "30", "--n", "20", "--n-test", "50", "--d", "5", "--quiet"];
+const RUN: &[&str] = &[
+    "run", "--m", "30", "--n", "20", "--n-test", "50", "--d", "5", "--quiet",
+];
 
 #[test]
 fn csv_and_json_carry_flow_time_and_max_flow_time_sets_the_step_limit() {
     let dir = tmp("outputs");
     let (csv, json) = (dir.join("r.csv"), dir.join("r.json"));
     for out in [&csv, &json] {
-        ok(gn().args(RUN).args(["--method", "gd", "--lr", "3", "--max-flow-time", "10", "--eval-every", "1", "--out"]).arg(out));
+        ok(gn()
+            .args(RUN)
+            .args([
+                "--method",
+                "gd",
+                "--lr",
+                "3",
+                "--max-flow-time",
+                "10",
+                "--eval-every",
+                "1",
+                "--out",
+            ])
+            .arg(out));
     }
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(header.last(), Some(&"flow_time"));
     assert_eq!(header[0], "iter");
-    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(String::from).collect()).collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
     // ⌈10/3⌉ = 4 steps: records at iterations 0..=4, t = 3k.
     assert_eq!(rows.len(), 5);
     for (k, r) in rows.iter().enumerate() {
@@ -76,18 +93,37 @@ fn csv_and_json_carry_flow_time_and_max_flow_time_sets_the_step_limit() {
     assert_eq!(v["summary"]["flow_time"], 12.0);
     assert_eq!(v["summary"]["max_iter"], 4);
     for r in v["records"].as_array().unwrap() {
-        assert_eq!(r["flow_time"].as_f64().unwrap(), 3.0 * r["iter"].as_f64().unwrap());
+        assert_eq!(
+            r["flow_time"].as_f64().unwrap(),
+            3.0 * r["iter"].as_f64().unwrap()
+        );
     }
     // Both limits at once is refused, naming the flags.
-    let out = gn().args(RUN).args(["--max-flow-time", "10", "--max-iter", "5"]).output().unwrap();
+    let out = gn()
+        .args(RUN)
+        .args(["--max-flow-time", "10", "--max-iter", "5"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--max-flow-time") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("--max-flow-time") && err.lines().count() == 1,
+        "{err}"
+    );
     // A bad flow time names its flag.
     for bad in ["0", "-1", "nan", "inf"] {
-        let out = gn().args(RUN).args(["--max-flow-time", bad]).output().unwrap();
+        let out = gn()
+            .args(RUN)
+            .args(["--max-flow-time", bad])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains("--max-flow-time") && err.trim_end().lines().count() == 1, "{bad}: {err}");
+        assert!(
+            !out.status.success()
+                && err.contains("--max-flow-time")
+                && err.trim_end().lines().count() == 1,
+            "{bad}: {err}"
+        );
     }
 }
 
@@ -95,22 +131,42 @@ fn csv_and_json_carry_flow_time_and_max_flow_time_sets_the_step_limit() {
 fn a_run_larger_than_the_available_memory_is_refused_before_allocating() {
     let dir = tmp("memory");
     let out_file = dir.join("big.json");
-    let out = gn().args(["run", "--n", "100000", "--m", "1000000", "--quiet", "--out"]).arg(&out_file).output().unwrap();
+    let out = gn()
+        .args(["run", "--n", "100000", "--m", "1000000", "--quiet", "--out"])
+        .arg(&out_file)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("--n 100000") && err.contains("--m 1000000") && err.contains("GiB"), "{err}");
+    assert!(
+        err.contains("--n 100000") && err.contains("--m 1000000") && err.contains("GiB"),
+        "{err}"
+    );
     assert!(!out_file.exists());
     // The limit is the machine's (or GN_MEM_LIMIT's): a small run under a tiny limit is refused too,
     // and passes under a large one.
-    let out = gn().env("GN_MEM_LIMIT", "1000").args(RUN).args(["--max-iter", "1"]).output().unwrap();
+    let out = gn()
+        .env("GN_MEM_LIMIT", "1000")
+        .args(RUN)
+        .args(["--max-iter", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("available"));
-    ok(gn().env("GN_MEM_LIMIT", "1e12").args(RUN).args(["--max-iter", "1"]));
+    ok(gn()
+        .env("GN_MEM_LIMIT", "1e12")
+        .args(RUN)
+        .args(["--max-iter", "1"]));
 }
 
 fn sweep_list(dir: &Path, args: &[&str]) -> Vec<(String, String)> {
-    let out = ok(gn().arg("sweep").args(args).arg("--out").arg(dir).arg("--list"));
+    let out = ok(gn()
+        .arg("sweep")
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .arg("--list"));
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
@@ -129,7 +185,11 @@ fn a_folder_written_before_flow_time_still_loads_and_resumes() {
     for e in std::fs::read_dir(&root).unwrap() {
         let p = e.unwrap().path();
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(!text.contains("flow_time"), "{} already has flow_time", p.display());
+        assert!(
+            !text.contains("flow_time"),
+            "{} already has flow_time",
+            p.display()
+        );
         std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
         copied += 1;
     }
@@ -139,7 +199,25 @@ fn a_folder_written_before_flow_time_still_loads_and_resumes() {
     // And a fresh flow-time folder whose flow_time keys are stripped reads back the same: the
     // report's t column is λ × iterations either way.
     let fresh = tmp("stripped");
-    ok(gn().arg("sweep").args(["--m", "20", "--n", "8", "--n-test", "20", "--method", "gd", "--lr", "2,5", "--max-flow-time", "20", "--quiet", "--out"]).arg(&fresh));
+    ok(gn()
+        .arg("sweep")
+        .args([
+            "--m",
+            "20",
+            "--n",
+            "8",
+            "--n-test",
+            "20",
+            "--method",
+            "gd",
+            "--lr",
+            "2,5",
+            "--max-flow-time",
+            "20",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&fresh));
     let before = ok(gn().arg("report").arg(&fresh)).stdout;
     for (name, mut v) in results(&fresh) {
         for r in v["records"].as_array_mut().unwrap() {
@@ -147,21 +225,38 @@ fn a_folder_written_before_flow_time_still_loads_and_resumes() {
         }
         v["summary"].as_object_mut().unwrap().remove("flow_time");
         v["summary"].as_object_mut().unwrap().remove("max_iter");
-        std::fs::write(fresh.join(format!("{name}.json")), serde_json::to_string(&v).unwrap()).unwrap();
+        std::fs::write(
+            fresh.join(format!("{name}.json")),
+            serde_json::to_string(&v).unwrap(),
+        )
+        .unwrap();
     }
     let after = ok(gn().arg("report").arg(&fresh)).stdout;
-    assert_eq!(String::from_utf8_lossy(&before), String::from_utf8_lossy(&after));
-    assert!(String::from_utf8_lossy(&after).contains("| 2.0000e1 | 10 |"), "λ = 2 × 10 steps: {}", String::from_utf8_lossy(&after));
+    assert_eq!(
+        String::from_utf8_lossy(&before),
+        String::from_utf8_lossy(&after)
+    );
+    assert!(
+        String::from_utf8_lossy(&after).contains("| 2.0000e1 | 10 |"),
+        "λ = 2 × 10 steps: {}",
+        String::from_utf8_lossy(&after)
+    );
 }
 
 /// Parses `--dry-run`'s table: name → (method, lr, max_iter, max_flow_time, eval_every, why).
 fn dry_run(args: &[&str]) -> (Vec<Vec<String>>, String) {
     let dir = tmp("dry");
-    let out = ok(gn().args(["sweep", "--preset", "paper-flow", "--dry-run", "--out"]).arg(&dir).args(args));
+    let out = ok(gn()
+        .args(["sweep", "--preset", "paper-flow", "--dry-run", "--out"])
+        .arg(&dir)
+        .args(args));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("name\tmethod\tlr"));
-    let rows = lines[1..lines.len() - 1].iter().map(|l| l.split('\t').map(String::from).collect()).collect();
+    let rows = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
     (rows, lines.last().unwrap().to_string())
 }
 
@@ -189,56 +284,123 @@ fn the_paper_flow_preset_has_the_issues_grid() {
     assert_eq!(horizon.len(), 7 * 9);
     let mut lowered = 0;
     // λ*: the step of every run that is not lowered (one value, whatever the study measured).
-    let star: Vec<f64> = horizon.iter().filter(|r| !r[7].starts_with("lowered")).map(|r| f(r, 2)).collect();
-    assert!(!star.is_empty() && star.iter().all(|&l| l == star[0]), "{star:?}");
+    let star: Vec<f64> = horizon
+        .iter()
+        .filter(|r| !r[7].starts_with("lowered"))
+        .map(|r| f(r, 2))
+        .collect();
+    assert!(
+        !star.is_empty() && star.iter().all(|&l| l == star[0]),
+        "{star:?}"
+    );
     let star = star[0];
     for r in &horizon {
         let why = &r[7];
         let lr = f(r, 2);
         assert_eq!(f(r, 3), (2e7 / lr).ceil(), "{r:?}");
         // "(… λ_max(A) at init = X)": λ·λ_max/N must be < 1 (half the bound) for every run.
-        let lmax: f64 = why.rsplit("= ").next().unwrap().trim_end_matches(')').parse().unwrap();
-        let n: f64 = r[0].split("-n").nth(1).unwrap().split('-').next().unwrap().parse().unwrap();
+        let lmax: f64 = why
+            .rsplit("= ")
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .parse()
+            .unwrap();
+        let n: f64 = r[0]
+            .split("-n")
+            .nth(1)
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(lr * lmax / n <= 1.0 + 1e-12, "{r:?}");
         if why.starts_with("lowered") {
             lowered += 1;
             assert!(star * lmax / n > 1.0, "{r:?}");
-            assert!(lr * lmax / n > 0.9, "lowered to about half the bound: {r:?}");
+            assert!(
+                lr * lmax / n > 0.9,
+                "lowered to about half the bound: {r:?}"
+            );
         }
     }
-    assert!(horizon.iter().filter(|r| r[0].contains("tau0_100-")).all(|r| r[7].starts_with("lowered")));
+    assert!(horizon
+        .iter()
+        .filter(|r| r[0].contains("tau0_100-"))
+        .all(|r| r[7].starts_with("lowered")));
     assert!(lowered >= 9);
     let (gn_rows, _) = dry_run(&["--part", "gn"]);
     assert_eq!(gn_rows.len(), 7 * (5 + 3 + 1 + 1 + 1));
-    assert!(gn_rows.iter().all(|r| r[1] == "gn" && f(r, 2) == 10.0 && r[4] == "-"));
+    assert!(gn_rows
+        .iter()
+        .all(|r| r[1] == "gn" && f(r, 2) == 10.0 && r[4] == "-"));
     let (hidden, _) = dry_run(&["--part", "hidden"]);
     assert_eq!(hidden.len(), 24);
-    assert!(hidden.iter().all(|r| r[0].contains("-refit") && r[0].contains("-n500-")));
+    assert!(hidden
+        .iter()
+        .all(|r| r[0].contains("-refit") && r[0].contains("-n500-")));
     assert_eq!(hidden.iter().filter(|r| r[1] == "gn").count(), 18);
 }
 
 #[test]
 fn the_step_equivalence_report_agrees_with_an_independent_computation() {
     let dir = tmp("equiv");
-    ok(gn().arg("sweep").args([
-        "--m", "1000", "--n", "10", "--n-test", "40", "--d", "4", "--method", "gd", "--tau0", "1",
-        "--lr", "10,16,20,40,400", "--max-flow-time", "4000", "--record-every-t", "80", "--quiet", "--out",
-    ]).arg(&dir));
+    ok(gn()
+        .arg("sweep")
+        .args([
+            "--m",
+            "1000",
+            "--n",
+            "10",
+            "--n-test",
+            "40",
+            "--d",
+            "4",
+            "--method",
+            "gd",
+            "--tau0",
+            "1",
+            "--lr",
+            "10,16,20,40,400",
+            "--max-flow-time",
+            "4000",
+            "--record-every-t",
+            "80",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir));
     let json = dir.join("claims.json.out");
-    let md = String::from_utf8_lossy(&ok(gn().arg("report").arg(&dir).arg("--json").arg(&json)).stdout).into_owned();
+    let md =
+        String::from_utf8_lossy(&ok(gn().arg("report").arg(&dir).arg("--json").arg(&json)).stdout)
+            .into_owned();
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let arr = v.as_array().unwrap();
     let eq = arr.iter().find(|x| x["id"] == "step-equivalence").unwrap();
     let cells = eq["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 1);
     let res = results(&dir);
-    let by_lr = |lr: f64| res.values().find(|r| r["config"]["lr"].as_f64() == Some(lr)).unwrap().clone();
+    let by_lr = |lr: f64| {
+        res.values()
+            .find(|r| r["config"]["lr"].as_f64() == Some(lr))
+            .unwrap()
+            .clone()
+    };
     let reference = by_lr(10.0);
     let ref_at: BTreeMap<u64, (f64, f64)> = reference["records"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["flow_time"].as_f64().unwrap().round() as u64, (r["train_loss"].as_f64().unwrap_or(f64::NAN), r["test_loss"].as_f64().unwrap_or(f64::NAN))))
+        .map(|r| {
+            (
+                r["flow_time"].as_f64().unwrap().round() as u64,
+                (
+                    r["train_loss"].as_f64().unwrap_or(f64::NAN),
+                    r["test_loss"].as_f64().unwrap_or(f64::NAN),
+                ),
+            )
+        })
         .collect();
     let mut prefix = true;
     let mut largest = 10.0;
@@ -249,7 +411,12 @@ fn the_step_equivalence_report_agrees_with_an_independent_computation() {
         let (mut common, mut dtr, mut dte) = (0, 0.0f64, 0.0f64);
         for r in run["records"].as_array().unwrap() {
             let t = r["flow_time"].as_f64().unwrap();
-            let Some(&(a, b)) = ref_at.get(&(t.round() as u64)).filter(|_| (t - t.round()).abs() < 1e-9) else { continue };
+            let Some(&(a, b)) = ref_at
+                .get(&(t.round() as u64))
+                .filter(|_| (t - t.round()).abs() < 1e-9)
+            else {
+                continue;
+            };
             common += 1;
             let rel = |x: Option<f64>, y: f64| match x {
                 Some(x) if x.is_finite() && y.is_finite() => (x - y).abs() / y.abs(),
@@ -263,9 +430,18 @@ fn the_step_equivalence_report_agrees_with_an_independent_computation() {
             Some(x) => (x - y).abs() <= 1e-12 * y.abs().max(1e-300),
             None => !y.is_finite(), // serde writes ∞ as null
         };
-        assert!(close(&c["max_rel_train"], dtr), "λ = {lr}: {} vs {dtr}", c["max_rel_train"]);
-        assert!(close(&c["max_rel_test"], dte), "λ = {lr}: {} vs {dte}", c["max_rel_test"]);
-        let equivalent = run["summary"]["status"] != "diverged" && common >= 2 && dtr <= 0.01 && dte <= 0.01;
+        assert!(
+            close(&c["max_rel_train"], dtr),
+            "λ = {lr}: {} vs {dtr}",
+            c["max_rel_train"]
+        );
+        assert!(
+            close(&c["max_rel_test"], dte),
+            "λ = {lr}: {} vs {dte}",
+            c["max_rel_test"]
+        );
+        let equivalent =
+            run["summary"]["status"] != "diverged" && common >= 2 && dtr <= 0.01 && dte <= 0.01;
         assert_eq!(c["equivalent"].as_bool().unwrap(), equivalent, "λ = {lr}");
         prefix &= equivalent;
         verdicts.push(equivalent);
@@ -275,12 +451,24 @@ fn the_step_equivalence_report_agrees_with_an_independent_computation() {
     }
     assert_eq!(cells[0]["largest_equivalent"].as_f64().unwrap(), largest);
     // This cell has steps on both sides of the 1 % line (the check is not vacuous).
-    assert!(verdicts.contains(&true) && verdicts.contains(&false), "{verdicts:?}");
-    assert!(md.contains("## Step equivalence") && md.contains(&format!("**λ\\* measured: {largest}**")), "{md}");
+    assert!(
+        verdicts.contains(&true) && verdicts.contains(&false),
+        "{verdicts:?}"
+    );
+    assert!(
+        md.contains("## Step equivalence") && md.contains(&format!("**λ\\* measured: {largest}**")),
+        "{md}"
+    );
     // The claims are measured against the paper-flow grid, which this folder does not touch.
     for id in ["a", "b", "c", "d"] {
         let c = arr.iter().find(|x| x["id"] == id).unwrap();
-        assert!(c["verdict"].as_str().unwrap().starts_with("incomplete: 0 of "), "{c}");
+        assert!(
+            c["verdict"]
+                .as_str()
+                .unwrap()
+                .starts_with("incomplete: 0 of "),
+            "{c}"
+        );
         assert_eq!(c["holds"], Value::Null);
         assert!(md.contains(&format!("**({id}) incomplete: 0 of")), "{md}");
     }
@@ -288,13 +476,29 @@ fn the_step_equivalence_report_agrees_with_an_independent_computation() {
     let figs = tmp("equiv-figs");
     ok(gn().arg("plot").arg(&dir).arg("--out").arg(&figs));
     let svg = std::fs::read_to_string(figs.join("step_equivalence.svg")).unwrap();
-    assert!(svg.contains("flow time") && svg.contains("<polyline") && svg.contains("λ = 400"), "step_equivalence.svg");
-    assert!(std::fs::read(figs.join("step_equivalence.png")).unwrap().starts_with(b"\x89PNG"));
+    assert!(
+        svg.contains("flow time") && svg.contains("<polyline") && svg.contains("λ = 400"),
+        "step_equivalence.svg"
+    );
+    assert!(std::fs::read(figs.join("step_equivalence.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
 }
 
 /// A handmade finished run of the paper-flow grid's kinds.
 #[allow(clippy::too_many_arguments)]
-fn fake(dir: &Path, method: &str, tau0: f64, n: u64, seed: u64, lr: f64, flow: Option<f64>, status: &str, iters: u64, test: f64) {
+fn fake(
+    dir: &Path,
+    method: &str,
+    tau0: f64,
+    n: u64,
+    seed: u64,
+    lr: f64,
+    flow: Option<f64>,
+    status: &str,
+    iters: u64,
+    test: f64,
+) {
     let mut config = serde_json::json!({"method": method, "tau0": tau0, "n": n, "m": 5000, "lr": lr, "seed": seed, "max_iter": iters});
     if let Some(t) = flow {
         config["max_flow_time"] = t.into();
@@ -315,15 +519,45 @@ fn the_paper_figure_has_a_panel_per_n_with_gn_gd_random_features_and_refit() {
     let dir = tmp("paper-fig");
     for (i, tau0) in [0.01, 0.1, 1.0].into_iter().enumerate() {
         for n in [100, 500] {
-            fake(&dir, "gn", tau0, n, 1, 10.0, None, "converged", 100, 0.03 * (i + 1) as f64);
-            fake(&dir, "gd", tau0, n, 1, 100.0, Some(2e7), "max_iter", 200_000, 0.01 * (i + 1) as f64);
+            fake(
+                &dir,
+                "gn",
+                tau0,
+                n,
+                1,
+                10.0,
+                None,
+                "converged",
+                100,
+                0.03 * (i + 1) as f64,
+            );
+            fake(
+                &dir,
+                "gd",
+                tau0,
+                n,
+                1,
+                100.0,
+                Some(2e7),
+                "max_iter",
+                200_000,
+                0.01 * (i + 1) as f64,
+            );
         }
     }
     let figs = tmp("paper-fig-out");
     let out = ok(gn().arg("plot").arg(&dir).arg("--out").arg(&figs));
     assert!(String::from_utf8_lossy(&out.stdout).contains("paper_test_loss_vs_tau0.svg"));
     let svg = std::fs::read_to_string(figs.join("paper_test_loss_vs_tau0.svg")).unwrap();
-    for label in ["N = 100", "N = 500", "GN (λ = 10)", "GD (t = 2e7", "random features", "GN refit", "τ₀"] {
+    for label in [
+        "N = 100",
+        "N = 500",
+        "GN (λ = 10)",
+        "GD (t = 2e7",
+        "random features",
+        "GN refit",
+        "τ₀",
+    ] {
         assert!(svg.contains(label), "no {label:?} in the figure");
     }
 }
@@ -333,19 +567,57 @@ fn a_panicking_run_is_reported_as_failed_and_the_others_finish() {
     let dir = tmp("panic");
     let out = gn()
         .env("GN_TEST_PANIC_RUN", "tau0_0.1-")
-        .args(["sweep", "--m", "20", "--n", "8", "--n-test", "20", "--tau0", "0.01,0.1,1,5", "--max-iter", "30", "--jobs", "2", "--quiet", "--out"])
+        .args([
+            "sweep",
+            "--m",
+            "20",
+            "--n",
+            "8",
+            "--n-test",
+            "20",
+            "--tau0",
+            "0.01,0.1,1,5",
+            "--max-iter",
+            "30",
+            "--jobs",
+            "2",
+            "--quiet",
+            "--out",
+        ])
         .arg(&dir)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("FAILED: panicked: injected panic for gn-silu-tau0_0.1-"), "{err}");
-    assert!(err.contains("3 of 4 runs done") && err.contains("1 failed"), "{err}");
+    assert!(
+        err.contains("FAILED: panicked: injected panic for gn-silu-tau0_0.1-"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 of 4 runs done") && err.contains("1 failed"),
+        "{err}"
+    );
     let names: Vec<String> = results(&dir).into_keys().collect();
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(names.iter().all(|n| !n.contains("tau0_0.1-")));
     // Running again without the fault finishes the missing run only.
-    let again = ok(gn().args(["sweep", "--m", "20", "--n", "8", "--n-test", "20", "--tau0", "0.01,0.1,1,5", "--max-iter", "30", "--quiet", "--out"]).arg(&dir));
+    let again = ok(gn()
+        .args([
+            "sweep",
+            "--m",
+            "20",
+            "--n",
+            "8",
+            "--n-test",
+            "20",
+            "--tau0",
+            "0.01,0.1,1,5",
+            "--max-iter",
+            "30",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir));
     assert!(String::from_utf8_lossy(&again.stderr).contains("3 done, 1 to run"));
     assert_eq!(results(&dir).len(), 4);
 }
@@ -357,20 +629,48 @@ fn refusal(out: &Output, flag: &str) -> Option<String> {
     }
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    let at = err.find(&format!("{flag}: ")).unwrap_or_else(|| panic!("{flag} not named: {err}"));
+    let at = err
+        .find(&format!("{flag}: "))
+        .unwrap_or_else(|| panic!("{flag} not named: {err}"));
     Some(err[at..].trim_end().to_string())
 }
 
 #[test]
 fn sweep_slurm_and_run_treat_integers_beyond_2_pow_53_alike() {
     let dir = tmp("cap");
-    for (flag, value) in [("--seed", "9007199254740992"), ("--max-iter", "18446744073709551615"), ("--eval-every", "9007199254740993")] {
+    for (flag, value) in [
+        ("--seed", "9007199254740992"),
+        ("--max-iter", "18446744073709551615"),
+        ("--eval-every", "9007199254740993"),
+    ] {
         let small = ["--m", "10", "--n", "5", "--n-test", "10", "--tol", "0.9"];
         // (--tol 0.9: an accepted run stops after a step or two, whatever its step limit.)
-        let run = gn().args(["run", "--quiet"]).args(small).args([flag, value, "--out"]).arg(dir.join("r.json")).output().unwrap();
-        let sweep = gn().arg("sweep").args(small).args([flag, value, "--list", "--out"]).arg(&dir).output().unwrap();
-        let slurm = gn().arg("slurm").args(small).args([flag, value, "--out"]).arg(&dir).output().unwrap();
-        let (a, b, c) = (refusal(&run, flag), refusal(&sweep, flag), refusal(&slurm, flag));
+        let run = gn()
+            .args(["run", "--quiet"])
+            .args(small)
+            .args([flag, value, "--out"])
+            .arg(dir.join("r.json"))
+            .output()
+            .unwrap();
+        let sweep = gn()
+            .arg("sweep")
+            .args(small)
+            .args([flag, value, "--list", "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let slurm = gn()
+            .arg("slurm")
+            .args(small)
+            .args([flag, value, "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let (a, b, c) = (
+            refusal(&run, flag),
+            refusal(&sweep, flag),
+            refusal(&slurm, flag),
+        );
         assert_eq!(a, b, "gn run and gn sweep differ on {flag} {value}");
         assert_eq!(b, c, "gn sweep and gn slurm differ on {flag} {value}");
     }

@@ -8,7 +8,10 @@
 use gauss_newton::{Config, Record, Trainer};
 use serde_json::{json, Value};
 
-const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/native-small-records.json");
+const PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/native-small-records.json"
+);
 
 /// The fixture's runs: small enough to take milliseconds, well conditioned enough that
 /// rounding differences (wasm has no FMA) stay near 1e-12 over the whole run.
@@ -25,8 +28,16 @@ fn cases() -> Vec<Config> {
         ..Config::default()
     };
     vec![
-        Config { method: gauss_newton::Method::Gn, lr: 2.0, ..base.clone() },
-        Config { method: gauss_newton::Method::Gd, lr: 5.0, ..base },
+        Config {
+            method: gauss_newton::Method::Gn,
+            lr: 2.0,
+            ..base.clone()
+        },
+        Config {
+            method: gauss_newton::Method::Gd,
+            lr: 5.0,
+            ..base
+        },
     ]
 }
 
@@ -57,23 +68,38 @@ fn close(a: &Value, b: &Value, rel: f64, scale: f64) -> bool {
 #[test]
 fn native_records_fixture_is_current() {
     let fresh = generate();
-    if std::env::var("GN_UPDATE_FIXTURES").as_deref() == Ok("1") || !std::path::Path::new(PATH).exists() {
+    if std::env::var("GN_UPDATE_FIXTURES").as_deref() == Ok("1")
+        || !std::path::Path::new(PATH).exists()
+    {
         std::fs::write(PATH, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
         eprintln!("wrote {PATH}");
     }
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
-    let (fresh_runs, stored_runs) = (fresh["runs"].as_array().unwrap(), stored["runs"].as_array().unwrap());
+    let (fresh_runs, stored_runs) = (
+        fresh["runs"].as_array().unwrap(),
+        stored["runs"].as_array().unwrap(),
+    );
     assert_eq!(fresh_runs.len(), stored_runs.len(), "number of runs");
     for (f, s) in fresh_runs.iter().zip(stored_runs) {
-        assert_eq!(f["config"], s["config"], "config changed: rerun with GN_UPDATE_FIXTURES=1");
-        let (fr, sr) = (f["records"].as_array().unwrap(), s["records"].as_array().unwrap());
+        assert_eq!(
+            f["config"], s["config"],
+            "config changed: rerun with GN_UPDATE_FIXTURES=1"
+        );
+        let (fr, sr) = (
+            f["records"].as_array().unwrap(),
+            s["records"].as_array().unwrap(),
+        );
         assert_eq!(fr.len(), sr.len(), "number of records");
         assert!(fr.len() >= 5, "the fixture should have several records");
         for (a, b) in fr.iter().zip(sr) {
             let scale = a["sigma_max"].as_f64().unwrap_or(0.0);
             for (key, va) in a.as_object().unwrap() {
                 // Another CPU may round differently in faer's kernels: same tolerance as wasm.
-                let floor = if key == "sigma_min" || key == "eps" { scale } else { 0.0 };
+                let floor = if key == "sigma_min" || key == "eps" {
+                    scale
+                } else {
+                    0.0
+                };
                 assert!(
                     close(va, &b[key], 1e-9, floor),
                     "{} record {}: {key} = {va} now, {} in the fixture (GN_UPDATE_FIXTURES=1 rewrites it)",

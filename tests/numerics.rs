@@ -10,7 +10,18 @@ use nalgebra::{DMatrix, DVector};
 const ACTS: [Activation; 3] = [Activation::Silu, Activation::Relu, Activation::Tanh];
 
 fn small(act: Activation, method: Method) -> Config {
-    Config { activation: act, method, n: 9, m: 7, d: 4, m_teacher: 2, n_test: 13, tau0: 0.9, seed: 3, ..Config::default() }
+    Config {
+        activation: act,
+        method,
+        n: 9,
+        m: 7,
+        d: 4,
+        m_teacher: 2,
+        n_test: 13,
+        tau0: 0.9,
+        seed: 3,
+        ..Config::default()
+    }
 }
 
 /// A trainer whose student has a non-zero last layer (so every block of J is non-trivial).
@@ -100,14 +111,20 @@ fn structured_jacobian_products_match_finite_differences() {
             let row = DVector::from_vec(flat(&jacobian_t_times(&feat, x, &e)));
             let fd_row = j_fd.row(r).transpose();
             let err = (&row - &fd_row).amax() / fd_row.amax();
-            assert!(err < 1e-6, "{act:?}: row {r} of J differs from finite differences by {err:e}");
+            assert!(
+                err < 1e-6,
+                "{act:?}: row {r} of J differs from finite differences by {err:e}"
+            );
         }
         let z = DVector::from_fn(x.nrows(), |i, _| (i as f64 * 0.37).cos());
         let jtz = DVector::from_vec(flat(&jacobian_t_times(&feat, x, &z)));
         let fd = j_fd.transpose() * &z;
         assert!((&jtz - &fd).amax() / fd.amax() < 1e-6, "{act:?}: Jᵀz");
         // The explicit chain-rule J used by the other tests agrees with finite differences too.
-        assert!(rel_err(&jacobian_explicit(net, act, x), &j_fd) < 1e-6, "{act:?}: explicit J");
+        assert!(
+            rel_err(&jacobian_explicit(net, act, x), &j_fd) < 1e-6,
+            "{act:?}: explicit J"
+        );
     }
 }
 
@@ -119,16 +136,25 @@ fn structured_gram_matches_explicit_j_jt() {
         let net = t.student();
         let feat = net.features(act, x, true);
         let (a, ss) = step::gram(&feat, x, true);
-        assert!(rel_err(&step::gram(&feat, x, false).0, &a) < 1e-14, "{act:?}: A the same with or without S Sᵀ");
+        assert!(
+            rel_err(&step::gram(&feat, x, false).0, &a) < 1e-14,
+            "{act:?}: A the same with or without S Sᵀ"
+        );
         let ss = ss.expect("v ≠ 0, so S Sᵀ/M² differs from A");
         let j = jacobian_explicit(net, act, x);
         let dense = &j * j.transpose();
         let err = rel_err(&a, &dense);
-        assert!(err < 1e-13, "{act:?}: structured A vs explicit J Jᵀ: {err:e}");
+        assert!(
+            err < 1e-13,
+            "{act:?}: structured A vs explicit J Jᵀ: {err:e}"
+        );
         // S Sᵀ/M² is the v-block of J Jᵀ.
         let m = net.m();
         let jv = j.columns(m * (net.d() + 1), m);
-        assert!(rel_err(&ss, &(jv * jv.transpose())) < 1e-13, "{act:?}: S Sᵀ/M²");
+        assert!(
+            rel_err(&ss, &(jv * jv.transpose())) < 1e-13,
+            "{act:?}: S Sᵀ/M²"
+        );
     }
 }
 
@@ -152,21 +178,38 @@ fn gn_step_matches_dense_computation() {
             let f = before.predict(act, &x);
             let g = (f - &y) / x.nrows() as f64;
             let shifted = &a + DMatrix::identity(x.nrows(), x.nrows()) * eps;
-            let z = shifted.cholesky().expect("A + εI is positive definite").solve(&g);
+            let z = shifted
+                .cholesky()
+                .expect("A + εI is positive definite")
+                .solve(&g);
             let delta = -(j.transpose() * z) * cfg.lr;
             let records = t.advance(1);
             let got = DVector::from_vec(flat(t.student())) - DVector::from_vec(flat(&before));
             let err = (&got - &delta).amax() / delta.amax();
-            assert!(err < 1e-8, "{act:?} ε₀={eps0}: GN update differs from the dense one by {err:e}");
+            assert!(
+                err < 1e-8,
+                "{act:?} ε₀={eps0}: GN update differs from the dense one by {err:e}"
+            );
             let r0 = &records[0];
-            assert!((r0.eps.unwrap() - eps).abs() <= 1e-10 * a.amax(), "{act:?}: ε");
-            assert!((r0.step_norm.unwrap() - delta.norm()).abs() <= 1e-8 * delta.norm(), "{act:?}: step norm");
+            assert!(
+                (r0.eps.unwrap() - eps).abs() <= 1e-10 * a.amax(),
+                "{act:?}: ε"
+            );
+            assert!(
+                (r0.step_norm.unwrap() - delta.norm()).abs() <= 1e-8 * delta.norm(),
+                "{act:?}: step norm"
+            );
         }
     }
 }
 
 /// ∇L by central differences of L(θ) = (1/2N) Σ (f_θ(x_n) − y_n)², in [`flat`]'s order.
-fn loss_gradient_fd(net: &Network, act: Activation, x: &DMatrix<f64>, y: &DVector<f64>) -> Vec<f64> {
+fn loss_gradient_fd(
+    net: &Network,
+    act: Activation,
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+) -> Vec<f64> {
     let loss = |p: &[f64]| {
         let f = unflat(p, net.m(), net.d()).predict(act, x);
         (f - y).norm_squared() / (2.0 * x.nrows() as f64)
@@ -200,17 +243,39 @@ fn gd_step_is_gradient_of_loss() {
         for p in 0..theta.len() {
             let step = after[p] - theta[p];
             let expected = -cfg.lr * grad[p];
-            assert!((step - expected).abs() <= 1e-7 * (1.0 + expected.abs()), "{act:?} param {p}: {step} vs {expected}");
+            assert!(
+                (step - expected).abs() <= 1e-7 * (1.0 + expected.abs()),
+                "{act:?} param {p}: {step} vs {expected}"
+            );
         }
     }
 }
 
 #[test]
 fn gn_reaches_tolerance_in_far_fewer_iterations_than_gd() {
-    let base = Config { n: 30, m: 80, d: 5, n_test: 200, tau0: 1.0, tol: 1e-6, eval_every: 1000, ..Config::default() };
-    let mut gn = Trainer::new(Config { method: Method::Gn, max_iter: 20_000, ..base.clone() }).unwrap();
+    let base = Config {
+        n: 30,
+        m: 80,
+        d: 5,
+        n_test: 200,
+        tau0: 1.0,
+        tol: 1e-6,
+        eval_every: 1000,
+        ..Config::default()
+    };
+    let mut gn = Trainer::new(Config {
+        method: Method::Gn,
+        max_iter: 20_000,
+        ..base.clone()
+    })
+    .unwrap();
     gn.run();
-    let mut gd = Trainer::new(Config { method: Method::Gd, max_iter: 20_000, ..base }).unwrap();
+    let mut gd = Trainer::new(Config {
+        method: Method::Gd,
+        max_iter: 20_000,
+        ..base
+    })
+    .unwrap();
     gd.run();
     assert_eq!(gn.status(), gauss_newton::Status::Converged);
     assert!(
@@ -228,7 +293,11 @@ fn gn_reaches_tolerance_in_far_fewer_iterations_than_gd() {
 fn fused_gd_step_is_gradient_of_loss() {
     for act in ACTS {
         for (n, m) in [(9, 7), (17, 300)] {
-            let cfg = Config { n, m, ..small(act, Method::Gd) };
+            let cfg = Config {
+                n,
+                m,
+                ..small(act, Method::Gd)
+            };
             let t = trainer_with_v(cfg);
             let before = t.student().clone();
             let x = t.data().x_train.clone();
@@ -243,7 +312,10 @@ fn fused_gd_step_is_gradient_of_loss() {
             for p in 0..theta.len() {
                 let expected = -lr * grad[p];
                 let step = after[p] - theta[p];
-                assert!((step - expected).abs() <= 1e-7 * (1.0 + expected.abs()), "{act:?} n={n} m={m} param {p}: {step} vs {expected}");
+                assert!(
+                    (step - expected).abs() <= 1e-7 * (1.0 + expected.abs()),
+                    "{act:?} n={n} m={m} param {p}: {step} vs {expected}"
+                );
             }
             // And against the stored-features path to rounding.
             let feat = before.features(act, &x, true);
@@ -251,7 +323,11 @@ fn fused_gd_step_is_gradient_of_loss() {
             let mut stored = before.clone();
             stored.axpy(1.0, &delta);
             let diff = DVector::from_vec(flat(&stored)) - DVector::from_vec(after.clone());
-            assert!(diff.amax() <= 1e-13 * DVector::from_vec(after).amax(), "{act:?}: fused vs stored {:e}", diff.amax());
+            assert!(
+                diff.amax() <= 1e-13 * DVector::from_vec(after).amax(),
+                "{act:?}: fused vs stored {:e}",
+                diff.amax()
+            );
         }
     }
 }
@@ -262,7 +338,11 @@ fn fused_gd_step_is_gradient_of_loss() {
 fn fused_outputs_match_stored_features() {
     for act in ACTS {
         for (n, m) in [(9, 7), (203, 300)] {
-            let t = trainer_with_v(Config { n, m, ..small(act, Method::Gd) });
+            let t = trainer_with_v(Config {
+                n,
+                m,
+                ..small(act, Method::Gd)
+            });
             let net = t.student();
             let x = &t.data().x_train;
             let other = DVector::from_fn(m, |i, _| (i as f64 * 0.3).cos());
@@ -271,8 +351,14 @@ fn fused_outputs_match_stored_features() {
             let s = net.features(act, x, false).s;
             let f = net.outputs(&s);
             let f_other = &s * &other / m as f64;
-            assert!((&out[0] - &f).amax() <= 1e-14 * f.amax(), "{act:?} n={n}: f");
-            assert!((&out[1] - &f_other).amax() <= 1e-14 * f_other.amax(), "{act:?} n={n}: other layer");
+            assert!(
+                (&out[0] - &f).amax() <= 1e-14 * f.amax(),
+                "{act:?} n={n}: f"
+            );
+            assert!(
+                (&out[1] - &f_other).amax() <= 1e-14 * f_other.amax(),
+                "{act:?} n={n}: other layer"
+            );
         }
     }
 }

@@ -10,8 +10,22 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 const FIELDS: [&str; 16] = [
-    "method", "activation", "tau0", "n", "m", "d", "m_teacher", "n_test", "lr", "eps0", "tol", "seed", "max_iter",
-    "eval_every", "refit", "max_flow_time",
+    "method",
+    "activation",
+    "tau0",
+    "n",
+    "m",
+    "d",
+    "m_teacher",
+    "n_test",
+    "lr",
+    "eps0",
+    "tol",
+    "seed",
+    "max_iter",
+    "eval_every",
+    "refit",
+    "max_flow_time",
 ];
 
 fn any_f64() -> impl Strategy<Value = f64> {
@@ -28,11 +42,22 @@ fn any_f64() -> impl Strategy<Value = f64> {
 }
 
 fn any_count() -> impl Strategy<Value = usize> {
-    prop_oneof![0..20usize, Just(usize::MAX), 0..2_000_000usize, any::<usize>()]
+    prop_oneof![
+        0..20usize,
+        Just(usize::MAX),
+        0..2_000_000usize,
+        any::<usize>()
+    ]
 }
 
 fn any_u64() -> impl Strategy<Value = u64> {
-    prop_oneof![0..20u64, Just(u64::MAX), Just(MAX_SAFE_INTEGER), Just(MAX_SAFE_INTEGER + 1), any::<u64>()]
+    prop_oneof![
+        0..20u64,
+        Just(u64::MAX),
+        Just(MAX_SAFE_INTEGER),
+        Just(MAX_SAFE_INTEGER + 1),
+        any::<u64>()
+    ]
 }
 
 prop_compose! {
@@ -62,7 +87,13 @@ fn must_refuse(c: &Config) -> Vec<&'static str> {
     if !(c.eps0.is_finite() && c.eps0 >= 0.0) {
         out.push("eps0");
     }
-    for (f, x, max) in [("n", c.n, 100_000), ("m", c.m, 1_000_000), ("d", c.d, 10_000), ("m_teacher", c.m_teacher, 1_000_000), ("n_test", c.n_test, 1_000_000)] {
+    for (f, x, max) in [
+        ("n", c.n, 100_000),
+        ("m", c.m, 1_000_000),
+        ("d", c.d, 10_000),
+        ("m_teacher", c.m_teacher, 1_000_000),
+        ("n_test", c.n_test, 1_000_000),
+    ] {
         if x == 0 || x > max {
             out.push(f);
         }
@@ -131,14 +162,26 @@ fn any_json(depth: u32) -> impl Strategy<Value = Value> {
     leaf.prop_recursive(depth, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            prop::collection::btree_map(prop_oneof![Just("n".to_string()), Just("tau0".to_string()), Just("method".to_string()), "[a-z_]{1,8}".prop_map(String::from)], inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("n".to_string()),
+                    Just("tau0".to_string()),
+                    Just("method".to_string()),
+                    "[a-z_]{1,8}".prop_map(String::from)
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/official-step-gn-silu.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/official-step-gn-silu.json"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     v["checkpoint"].clone()
 }
@@ -242,7 +285,10 @@ fn names_its_place(e: &Error) -> bool {
 #[test]
 fn three_hundred_and_more_mutated_checkpoints_resume_or_fail_cleanly() {
     let base = fixture();
-    assert!(resume(&base.to_string()).is_ok(), "the fixture itself resumes");
+    assert!(
+        resume(&base.to_string()).is_ok(),
+        "the fixture itself resumes"
+    );
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut ok, mut refused, mut panics) = (0, 0, Vec::new());
     for case in 0..600 {
@@ -265,13 +311,20 @@ fn three_hundred_and_more_mutated_checkpoints_resume_or_fail_cleanly() {
             Ok(Ok(())) => ok += 1,
             Ok(Err(e)) => {
                 refused += 1;
-                assert!(names_its_place(&e), "case {case}: error names no field or place: {e}\n{text}");
+                assert!(
+                    names_its_place(&e),
+                    "case {case}: error names no field or place: {e}\n{text}"
+                );
             }
             Err(_) => panics.push((case, text)),
         }
     }
     if let Some((_, text)) = panics.first() {
-        std::fs::write(std::env::temp_dir().join("gn-panicking-checkpoint.json"), text).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("gn-panicking-checkpoint.json"),
+            text,
+        )
+        .unwrap();
     }
     assert!(
         panics.is_empty(),
@@ -280,7 +333,10 @@ fn three_hundred_and_more_mutated_checkpoints_resume_or_fail_cleanly() {
         panics[0].0,
         std::env::temp_dir().display()
     );
-    assert!(refused >= 300, "only {refused} mutations were refused ({ok} resumed): the mutations are too weak");
+    assert!(
+        refused >= 300,
+        "only {refused} mutations were refused ({ok} resumed): the mutations are too weak"
+    );
 }
 
 proptest! {

@@ -65,11 +65,25 @@ fn untimed(v: &Value) -> Value {
     v
 }
 
-const SMALL: &[&str] = &["--m", "30", "--n-test", "50", "--d", "4", "--m-teacher", "3"];
+const SMALL: &[&str] = &[
+    "--m",
+    "30",
+    "--n-test",
+    "50",
+    "--d",
+    "4",
+    "--m-teacher",
+    "3",
+];
 
 fn sweep(dir: &Path, extra: &[&str]) -> Command {
     let mut c = gn();
-    c.arg("sweep").args(SMALL).args(extra).arg("--out").arg(dir).arg("--quiet");
+    c.arg("sweep")
+        .args(SMALL)
+        .args(extra)
+        .arg("--out")
+        .arg(dir)
+        .arg("--quiet");
     c
 }
 
@@ -77,14 +91,32 @@ fn sweep(dir: &Path, extra: &[&str]) -> Command {
 fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
     // One long GD run (so the kill lands mid-run) and a few short ones.
     let grid = [
-        "--method", "gd,gn", "--tau0", "0.1,1", "--n", "20", "--max-iter", "60000", "--eval-every", "500",
-        "--checkpoint-every", "1000", "--tol", "1e-30", "--jobs", "1",
+        "--method",
+        "gd,gn",
+        "--tau0",
+        "0.1,1",
+        "--n",
+        "20",
+        "--max-iter",
+        "60000",
+        "--eval-every",
+        "500",
+        "--checkpoint-every",
+        "1000",
+        "--tol",
+        "1e-30",
+        "--jobs",
+        "1",
     ];
     let whole = tmp("resume-whole");
     run_ok(&mut sweep(&whole, &grid));
 
     let cut = tmp("resume-cut");
-    let mut child = sweep(&cut, &grid).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = sweep(&cut, &grid)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Kill it once a checkpoint exists (a run is under way) and some steps were taken.
     let start = Instant::now();
     loop {
@@ -93,31 +125,59 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
             std::thread::sleep(Duration::from_millis(20));
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the sweep finished before it could be killed");
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep finished before it could be killed"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let left = files_with_ext(&cut, "ckpt");
-    assert!(!left.is_empty(), "the kill should leave an unfinished run's checkpoint");
+    assert!(
+        !left.is_empty(),
+        "the kill should leave an unfinished run's checkpoint"
+    );
     let partial = results(&cut).len();
-    assert!(partial < results(&whole).len(), "the kill should land before the end");
+    assert!(
+        partial < results(&whole).len(),
+        "the kill should land before the end"
+    );
     // No temporary file is mistaken for a result, and every result present parses.
     for (name, v) in results(&cut) {
-        assert!(v["summary"]["status"].is_string(), "{name} is a whole result");
+        assert!(
+            v["summary"]["status"].is_string(),
+            "{name} is a whole result"
+        );
     }
 
     let out = run_ok(&mut sweep(&cut, &grid));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("resumed"), "the second sweep resumes the cut-off run:\n{err}");
-    assert!(err.contains(&format!("{partial} done")), "finished runs are skipped:\n{err}");
-    assert!(files_with_ext(&cut, "ckpt").is_empty(), "checkpoints are removed once a run is done");
+    assert!(
+        err.contains("resumed"),
+        "the second sweep resumes the cut-off run:\n{err}"
+    );
+    assert!(
+        err.contains(&format!("{partial} done")),
+        "finished runs are skipped:\n{err}"
+    );
+    assert!(
+        files_with_ext(&cut, "ckpt").is_empty(),
+        "checkpoints are removed once a run is done"
+    );
 
     let (a, b) = (results(&whole), results(&cut));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, va) in &a {
-        assert_eq!(untimed(va), untimed(&b[name]), "{name}: resumed result differs from the uninterrupted one");
+        assert_eq!(
+            untimed(va),
+            untimed(&b[name]),
+            "{name}: resumed result differs from the uninterrupted one"
+        );
     }
     // Running again does nothing.
     let out = run_ok(&mut sweep(&cut, &grid));
@@ -126,13 +186,32 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
 }
 
 fn list(extra: &[&str]) -> Vec<String> {
-    let out = run_ok(gn().arg("sweep").args(extra).args(["--out", "/nonexistent/gn-list", "--list"]));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect()
+    let out =
+        run_ok(
+            gn().arg("sweep")
+                .args(extra)
+                .args(["--out", "/nonexistent/gn-list", "--list"]),
+        );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn shards_are_disjoint_and_cover_the_grid_each_run_once() {
-    let grid = ["--method", "gn,gd", "--tau0", "0.01,0.1,1", "--n", "10,15", "--seed", "1,2", "--m", "20"];
+    let grid = [
+        "--method",
+        "gn,gd",
+        "--tau0",
+        "0.01,0.1,1",
+        "--n",
+        "10,15",
+        "--seed",
+        "1,2",
+        "--m",
+        "20",
+    ];
     let all = list(&grid);
     assert_eq!(all.len(), 24);
     for k in [1usize, 3, 5, 24, 30] {
@@ -154,7 +233,20 @@ fn shards_are_disjoint_and_cover_the_grid_each_run_once() {
 
     // Really run 3 shards into one folder: each result once, the union the whole grid.
     let dir = tmp("shards");
-    let g = ["--method", "gn,gd", "--tau0", "0.1,1", "--n", "10", "--seed", "1,2", "--max-iter", "30", "--eval-every", "10"];
+    let g = [
+        "--method",
+        "gn,gd",
+        "--tau0",
+        "0.1,1",
+        "--n",
+        "10",
+        "--seed",
+        "1,2",
+        "--max-iter",
+        "30",
+        "--eval-every",
+        "10",
+    ];
     for i in 1..=3 {
         let s = format!("{i}/3");
         let mut a = g.to_vec();
@@ -179,16 +271,39 @@ fn shards_are_disjoint_and_cover_the_grid_each_run_once() {
 #[test]
 fn bad_shards_and_changed_configurations_are_refused() {
     for bad in ["0/3", "4/3", "1/0", "x", "1-3"] {
-        let out = gn().args(["sweep", "--out", "/tmp/gn-x", "--list", "--shard", bad]).output().unwrap();
+        let out = gn()
+            .args(["sweep", "--out", "/tmp/gn-x", "--list", "--shard", bad])
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "--shard {bad} should be refused");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--shard"));
     }
     let dir = tmp("changed");
-    run_ok(&mut sweep(&dir, &["--tau0", "0.5", "--n", "10", "--max-iter", "5"]));
-    let out = sweep(&dir, &["--tau0", "0.5", "--n", "10", "--max-iter", "5", "--eps0", "0.001"]).output().unwrap();
+    run_ok(&mut sweep(
+        &dir,
+        &["--tau0", "0.5", "--n", "10", "--max-iter", "5"],
+    ));
+    let out = sweep(
+        &dir,
+        &[
+            "--tau0",
+            "0.5",
+            "--n",
+            "10",
+            "--max-iter",
+            "5",
+            "--eps0",
+            "0.001",
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("another configuration") && err.contains("eps0"), "{err}");
+    assert!(
+        err.contains("another configuration") && err.contains("eps0"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -198,13 +313,20 @@ fn presets_have_the_papers_grids() {
     assert_eq!(col.len(), 14);
     assert!(col.iter().all(|n| n.contains("-n500-m5000-lr10-seed1")));
     // Narrowing by method keeps that method's block of the preset.
-    let gd = list(&["--preset", "paper", "--n", "500", "--seed", "1", "--method", "gd"]);
+    let gd = list(&[
+        "--preset", "paper", "--n", "500", "--seed", "1", "--method", "gd",
+    ]);
     assert_eq!(gd.len(), 7);
     let hidden = list(&["--preset", "hidden", "--seed", "1"]);
     assert_eq!(hidden.len(), 2 * 3 + 2);
-    assert!(hidden.iter().any(|n| n.starts_with("gn-silu-tau0_0.01-n500-m5000-lr0.1-seed1-refit")));
+    assert!(hidden
+        .iter()
+        .any(|n| n.starts_with("gn-silu-tau0_0.01-n500-m5000-lr0.1-seed1-refit")));
     let quick = list(&["--preset", "quick"]);
-    assert!(quick.iter().any(|n| n.contains("lr0.1")), "the quick preset includes hidden learning");
+    assert!(
+        quick.iter().any(|n| n.contains("lr0.1")),
+        "the quick preset includes hidden learning"
+    );
     assert!(quick.iter().all(|n| n.contains("-m500-")));
 }
 
@@ -212,13 +334,43 @@ fn presets_have_the_papers_grids() {
 fn small_grid(dir: &Path) {
     run_ok(&mut sweep(
         dir,
-        &["--method", "gn,gd", "--tau0", "0.05,1,5", "--n", "25", "--seed", "1,2", "--lr", "10", "--max-iter", "3000",
-          "--eval-every", "20", "--refit"],
+        &[
+            "--method",
+            "gn,gd",
+            "--tau0",
+            "0.05,1,5",
+            "--n",
+            "25",
+            "--seed",
+            "1,2",
+            "--lr",
+            "10",
+            "--max-iter",
+            "3000",
+            "--eval-every",
+            "20",
+            "--refit",
+        ],
     ));
     run_ok(&mut sweep(
         dir,
-        &["--method", "gn", "--tau0", "0.05", "--n", "25", "--seed", "1,2", "--lr", "1", "--max-iter", "3000",
-          "--eval-every", "20", "--refit"],
+        &[
+            "--method",
+            "gn",
+            "--tau0",
+            "0.05",
+            "--n",
+            "25",
+            "--seed",
+            "1,2",
+            "--lr",
+            "1",
+            "--max-iter",
+            "3000",
+            "--eval-every",
+            "20",
+            "--refit",
+        ],
     ));
 }
 
@@ -228,7 +380,10 @@ fn plots_are_written_as_svg_and_png() {
     small_grid(&dir);
     let figs = tmp("plot-figs");
     let out = run_ok(gn().arg("plot").arg(&dir).arg("--out").arg(&figs));
-    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
     for stem in [
         "loss_vs_iter_n25",
         "sigma_min_vs_iter_n25",
@@ -240,15 +395,27 @@ fn plots_are_written_as_svg_and_png() {
     ] {
         for ext in ["svg", "png"] {
             let p = figs.join(format!("{stem}.{ext}"));
-            assert!(listed.iter().any(|l| Path::new(l) == p), "{} not listed", p.display());
+            assert!(
+                listed.iter().any(|l| Path::new(l) == p),
+                "{} not listed",
+                p.display()
+            );
             let bytes = std::fs::read(&p).unwrap_or_else(|_| panic!("{} missing", p.display()));
             assert!(bytes.len() > 2000, "{} is (nearly) empty", p.display());
             if ext == "png" {
                 assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
             } else {
                 let text = String::from_utf8(bytes).unwrap();
-                assert!(text.contains("<svg") && text.contains("<polyline"), "{} has no lines", p.display());
-                assert!(text.contains("τ₀") || stem == "lambda_sweep", "{} has no τ₀ label", p.display());
+                assert!(
+                    text.contains("<svg") && text.contains("<polyline"),
+                    "{} has no lines",
+                    p.display()
+                );
+                assert!(
+                    text.contains("τ₀") || stem == "lambda_sweep",
+                    "{} has no τ₀ label",
+                    p.display()
+                );
             }
         }
     }
@@ -274,13 +441,19 @@ fn report_claims_agree_with_the_data() {
     let (md, cl) = claims(&dir);
     let res = results(&dir);
     assert!(md.contains("| method |"), "{md}");
-    assert_eq!(md.matches("\n| GN |").count() + md.matches("\n| GD |").count(), res.len());
+    assert_eq!(
+        md.matches("\n| GN |").count() + md.matches("\n| GD |").count(),
+        res.len()
+    );
     // Recompute (a) and (b) from the files, independently of the report's code.
     let get = |m: &str, t: f64, seed: u64, lr: f64| {
         res.values()
             .find(|v| {
                 let c = &v["config"];
-                c["method"] == m && c["tau0"].as_f64() == Some(t) && c["seed"] == seed && c["lr"].as_f64() == Some(lr)
+                c["method"] == m
+                    && c["tau0"].as_f64() == Some(t)
+                    && c["seed"] == seed
+                    && c["lr"].as_f64() == Some(lr)
             })
             .unwrap()
             .clone()
@@ -291,21 +464,35 @@ fn report_claims_agree_with_the_data() {
             let (g, d) = (get("gn", t, s, 10.0), get("gd", t, s, 10.0));
             let gi = g["summary"]["iterations"].as_u64().unwrap();
             let di = d["summary"]["iterations"].as_u64().unwrap();
-            a &= g["summary"]["status"] == "converged" && (d["summary"]["status"] != "converged" || gi < di);
+            a &= g["summary"]["status"] == "converged"
+                && (d["summary"]["status"] != "converged" || gi < di);
         }
     }
     assert_eq!(verdict(&cl, "a"), Value::Bool(a));
     let mean = |m: &str| {
-        (get(m, 0.05, 1, 10.0)["summary"]["final_test_loss"].as_f64().unwrap()
-            + get(m, 0.05, 2, 10.0)["summary"]["final_test_loss"].as_f64().unwrap())
+        (get(m, 0.05, 1, 10.0)["summary"]["final_test_loss"]
+            .as_f64()
+            .unwrap()
+            + get(m, 0.05, 2, 10.0)["summary"]["final_test_loss"]
+                .as_f64()
+                .unwrap())
             / 2.0
     };
-    let any_div = [1, 2].iter().any(|&s| get("gd", 0.05, s, 10.0)["summary"]["status"] == "diverged");
-    assert_eq!(verdict(&cl, "b"), Value::Bool(!any_div && mean("gd") < mean("gn")));
+    let any_div = [1, 2]
+        .iter()
+        .any(|&s| get("gd", 0.05, s, 10.0)["summary"]["status"] == "diverged");
+    assert_eq!(
+        verdict(&cl, "b"),
+        Value::Bool(!any_div && mean("gd") < mean("gn"))
+    );
     // (d) part 2 from the files.
     let gn_mean = |lr: f64| {
-        (get("gn", 0.05, 1, lr)["summary"]["final_test_loss"].as_f64().unwrap()
-            + get("gn", 0.05, 2, lr)["summary"]["final_test_loss"].as_f64().unwrap())
+        (get("gn", 0.05, 1, lr)["summary"]["final_test_loss"]
+            .as_f64()
+            .unwrap()
+            + get("gn", 0.05, 2, lr)["summary"]["final_test_loss"]
+                .as_f64()
+                .unwrap())
             / 2.0
     };
     let d = verdict(&cl, "d");
@@ -318,12 +505,24 @@ fn report_claims_agree_with_the_data() {
             Some(false) => "fails",
             None => "no data",
         };
-        assert!(md.contains(&format!("**({}) {word}**", c["id"].as_str().unwrap())), "{md}");
+        assert!(
+            md.contains(&format!("**({}) {word}**", c["id"].as_str().unwrap())),
+            "{md}"
+        );
     }
 }
 
 /// A handmade result: the fields the report reads.
-fn fake(dir: &Path, method: &str, tau0: f64, lr: f64, status: &str, iters: u64, test: f64, refit_curve: &[(u64, f64, f64)]) {
+fn fake(
+    dir: &Path,
+    method: &str,
+    tau0: f64,
+    lr: f64,
+    status: &str,
+    iters: u64,
+    test: f64,
+    refit_curve: &[(u64, f64, f64)],
+) {
     let records: Vec<Value> = refit_curve
         .iter()
         .map(|&(it, t, r)| serde_json::json!({"iter": it, "train_loss": 1.0, "test_loss": t, "sigma_min": null,
@@ -347,16 +546,38 @@ fn claim_checks_hold_and_fail_as_they_should_on_handmade_results() {
     fake(&good, "gd", 0.01, 10.0, "max_iter", 5000, 0.01, &[]);
     fake(&good, "gn", 100.0, 10.0, "converged", 120, 0.040, &[]);
     fake(&good, "gd", 100.0, 10.0, "converged", 90000, 0.045, &[]);
-    fake(&good, "gn", 0.01, 0.1, "converged", 9000, 0.02, &[(0, 1.0, 0.05), (100, 0.5, 0.004), (9000, 0.02, 0.02)]);
+    fake(
+        &good,
+        "gn",
+        0.01,
+        0.1,
+        "converged",
+        9000,
+        0.02,
+        &[(0, 1.0, 0.05), (100, 0.5, 0.004), (9000, 0.02, 0.02)],
+    );
     // Refit below the model but not below random features (0.05) is not hidden learning.
     let weak = tmp("claims-weak");
     fake(&weak, "gn", 0.01, 10.0, "converged", 100, 0.2, &[]);
-    fake(&weak, "gn", 0.01, 0.1, "converged", 9000, 0.02, &[(0, 1.0, 0.05), (100, 0.5, 0.04), (9000, 0.02, 0.02)]);
+    fake(
+        &weak,
+        "gn",
+        0.01,
+        0.1,
+        "converged",
+        9000,
+        0.02,
+        &[(0, 1.0, 0.05), (100, 0.5, 0.04), (9000, 0.02, 0.02)],
+    );
     let (_, cl) = claims(&weak);
     assert_eq!(verdict(&cl, "d"), Value::Bool(false), "{cl:?}");
     let (_, cl) = claims(&good);
     for id in ["a", "b", "c", "d"] {
-        assert_eq!(verdict(&cl, id), Value::Bool(true), "({id}) should hold: {cl:?}");
+        assert_eq!(
+            verdict(&cl, id),
+            Value::Bool(true),
+            "({id}) should hold: {cl:?}"
+        );
     }
     // The opposite picture: every claim fails.
     let bad = tmp("claims-bad");
@@ -364,10 +585,23 @@ fn claim_checks_hold_and_fail_as_they_should_on_handmade_results() {
     fake(&bad, "gd", 0.01, 10.0, "converged", 50, 0.2, &[]);
     fake(&bad, "gn", 100.0, 10.0, "converged", 120, 0.040, &[]);
     fake(&bad, "gd", 100.0, 10.0, "diverged", 2, 1e10, &[]);
-    fake(&bad, "gn", 0.01, 0.1, "converged", 9000, 0.5, &[(0, 1.0, 0.05), (100, 0.6, 0.4), (9000, 0.5, 0.5)]);
+    fake(
+        &bad,
+        "gn",
+        0.01,
+        0.1,
+        "converged",
+        9000,
+        0.5,
+        &[(0, 1.0, 0.05), (100, 0.6, 0.4), (9000, 0.5, 0.5)],
+    );
     let (md, cl) = claims(&bad);
     for id in ["a", "b", "c", "d"] {
-        assert_eq!(verdict(&cl, id), Value::Bool(false), "({id}) should fail: {cl:?}");
+        assert_eq!(
+            verdict(&cl, id),
+            Value::Bool(false),
+            "({id}) should fail: {cl:?}"
+        );
     }
     assert!(md.contains("GD 1.000e10 (diverged)"), "{md}");
 }
@@ -381,9 +615,13 @@ fn committed_quick_report_is_what_gn_report_makes_of_the_committed_runs() {
         return;
     }
     let out = run_ok(gn().arg("report").arg(&runs));
-    let made = String::from_utf8_lossy(&out.stdout).replace(&runs.display().to_string(), "results/quick/runs");
+    let made = String::from_utf8_lossy(&out.stdout)
+        .replace(&runs.display().to_string(), "results/quick/runs");
     let committed = std::fs::read_to_string(&report).unwrap();
-    assert_eq!(made, committed, "results/quick/report.md is stale: regenerate it with gn report");
+    assert_eq!(
+        made, committed,
+        "results/quick/report.md is stale: regenerate it with gn report"
+    );
     // The quick preset shows the paper's picture where the paper's claims hold.
     assert!(committed.contains("**(a) holds**"), "{committed}");
     assert!(committed.contains("**(b) holds**"), "{committed}");
@@ -393,18 +631,44 @@ fn committed_quick_report_is_what_gn_report_makes_of_the_committed_runs() {
 #[test]
 fn slurm_writes_a_job_array_of_shards() {
     let dir = tmp("slurm-script");
-    let out = run_ok(gn().arg("slurm").args(SMALL).args(["--tau0", "0.1,1", "--method", "gn,gd", "--n", "10", "--tasks", "3"])
-        .arg("--out").arg(&dir));
+    let out = run_ok(
+        gn().arg("slurm")
+            .args(SMALL)
+            .args([
+                "--tau0", "0.1,1", "--method", "gn,gd", "--n", "10", "--tasks", "3",
+            ])
+            .arg("--out")
+            .arg(&dir),
+    );
     assert!(out.stdout.is_empty());
     let script = std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap();
     assert!(script.starts_with("#!/bin/bash\n"));
     assert!(script.contains("#SBATCH --array=1-3\n"), "{script}");
-    assert!(script.contains("--shard \"${SLURM_ARRAY_TASK_ID}/3\""), "{script}");
-    assert!(script.contains(" sweep ") && script.contains("--tau0 0.1,1") && script.contains("--m 30"), "{script}");
+    assert!(
+        script.contains("--shard \"${SLURM_ARRAY_TASK_ID}/3\""),
+        "{script}"
+    );
+    assert!(
+        script.contains(" sweep ") && script.contains("--tau0 0.1,1") && script.contains("--m 30"),
+        "{script}"
+    );
     // K is capped at the number of runs, and --shard is refused.
-    let out = run_ok(gn().arg("slurm").args(["--tau0", "0.1", "--tasks", "9"]).arg("--out").arg(&dir));
+    let out = run_ok(
+        gn().arg("slurm")
+            .args(["--tau0", "0.1", "--tasks", "9"])
+            .arg("--out")
+            .arg(&dir),
+    );
     let _ = out;
-    assert!(std::fs::read_to_string(dir.join("sweep.sbatch")).unwrap().contains("--array=1-1\n"));
-    let out = gn().arg("slurm").args(["--shard", "1/2"]).arg("--out").arg(&dir).output().unwrap();
+    assert!(std::fs::read_to_string(dir.join("sweep.sbatch"))
+        .unwrap()
+        .contains("--array=1-1\n"));
+    let out = gn()
+        .arg("slurm")
+        .args(["--shard", "1/2"])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }

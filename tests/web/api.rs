@@ -4,7 +4,9 @@
 //! documented keys, and a seeded run makes the same records as the native core
 //! (`tests/fixtures/native-small-records.json`, kept current by `tests/native_records_fixture.rs`).
 
-use gauss_newton::wasm::{check_form, new_seed, page_spec, validate, Run, PACKED_KEYS, RECORD_KEYS};
+use gauss_newton::wasm::{
+    check_form, new_seed, page_spec, validate, Run, PACKED_KEYS, RECORD_KEYS,
+};
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -15,7 +17,8 @@ const FIXTURE: &str = include_str!("../fixtures/native-small-records.json");
 
 /// A JSON value as a plain JS object (what a page would pass).
 fn js(v: Value) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
 }
 
 /// A JS value back as JSON (null for undefined, to check for missing keys separately).
@@ -54,17 +57,27 @@ fn a_gn_run_converges() {
 
 #[wasm_bindgen_test]
 fn a_gd_run_lowers_the_loss_and_resets() {
-    let mut run = Run::new(js(json!({ "method": "gd", "tau0": 1.0, "n": 16, "m": 64, "n_test": 200,
-                                       "lr": 5.0, "max_iter": 60, "eval_every": 20 })))
+    let mut run = Run::new(js(
+        json!({ "method": "gd", "tau0": 1.0, "n": 16, "m": 64, "n_test": 200,
+                                       "lr": 5.0, "max_iter": 60, "eval_every": 20 }),
+    ))
     .unwrap();
     run.step(1000);
     assert!(run.is_finished());
     assert_eq!(run.status(), "max_iter");
     assert_eq!(run.iteration(), 60.0);
     let records = json_of(&run.records(0));
-    let losses: Vec<f64> = records.as_array().unwrap().iter().map(|r| r["train_loss"].as_f64().unwrap()).collect();
+    let losses: Vec<f64> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["train_loss"].as_f64().unwrap())
+        .collect();
     assert_eq!(losses.len(), 4, "records at 0, 20, 40, 60");
-    assert!(losses.windows(2).all(|w| w[1] < w[0]), "GD lowers the loss: {losses:?}");
+    assert!(
+        losses.windows(2).all(|w| w[1] < w[0]),
+        "GD lowers the loss: {losses:?}"
+    );
     run.reset().unwrap();
     assert_eq!(run.iteration(), 0.0);
     assert_eq!(run.record_count(), 0);
@@ -73,32 +86,63 @@ fn a_gd_run_lowers_the_loss_and_resets() {
 
 #[wasm_bindgen_test]
 fn invalid_configs_give_readable_errors() {
-    let err = Run::new(js(json!({ "n": 0, "tau0": -1.0, "method": "newton" }))).err().expect("refused");
+    let err = Run::new(js(json!({ "n": 0, "tau0": -1.0, "method": "newton" })))
+        .err()
+        .expect("refused");
     let err: js_sys::Error = err.dyn_into().expect("a JS Error");
     let message = String::from(err.message());
-    for needle in ["method", "must be gn or gd", "tau0", "must be a finite number > 0", "n:", "1..="] {
-        assert!(message.contains(needle), "{needle:?} missing from {message:?}");
+    for needle in [
+        "method",
+        "must be gn or gd",
+        "tau0",
+        "must be a finite number > 0",
+        "n:",
+        "1..=",
+    ] {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from {message:?}"
+        );
     }
     let problems = json_of(&get(&err, "problems"));
-    let fields: Vec<&str> = problems.as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields.len(), 3, "{problems}");
     for f in ["method", "tau0", "n"] {
         assert!(fields.contains(&f), "{f} not in {fields:?}");
     }
-    assert!(problems.as_array().unwrap().iter().all(|p| !p["message"].as_str().unwrap().is_empty()));
+    assert!(problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| !p["message"].as_str().unwrap().is_empty()));
 
     // validate() gives the same list for the same object, and nothing for a good one.
-    assert_eq!(json_of(&validate(js(json!({ "n": 0, "tau0": -1.0, "method": "newton" })))), problems);
+    assert_eq!(
+        json_of(&validate(js(
+            json!({ "n": 0, "tau0": -1.0, "method": "newton" })
+        ))),
+        problems
+    );
     assert_eq!(json_of(&validate(js(small("gd")))), json!([]));
 
     // Typed strings are parsed in Rust, with the field named.
-    let v = json_of(&validate(js(json!({ "n": "abc", "eval_every": "2.5", "seed": "12", "tau0": "1e-2" }))));
+    let v = json_of(&validate(js(
+        json!({ "n": "abc", "eval_every": "2.5", "seed": "12", "tau0": "1e-2" }),
+    )));
     let mut v: Vec<Value> = v.as_array().unwrap().clone();
     v.sort_by_key(|p| p["field"].as_str().unwrap().to_string());
-    assert_eq!(v, [
-        json!({ "field": "eval_every", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"2.5\"" }),
-        json!({ "field": "n", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"abc\"" }),
-    ]);
+    assert_eq!(
+        v,
+        [
+            json!({ "field": "eval_every", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"2.5\"" }),
+            json!({ "field": "n", "message": "must be a whole number in 0..=9007199254740991 (2^53 - 1), got \"abc\"" }),
+        ]
+    );
     let unknown = json_of(&validate(js(json!({ "tua0": 1 }))));
     assert_eq!(unknown[0]["field"], "tua0");
     let not_object = json_of(&validate(JsValue::from_f64(3.0)));
@@ -121,7 +165,12 @@ fn the_form_check_names_the_form_fields() {
     let bad = json_of(&check_form(js(form.clone())));
     assert_eq!(bad["ok"], false);
     assert_eq!(bad["configs"], json!([]));
-    let fields: Vec<&str> = bad["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = bad["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["n", "lr_gd"], "{bad}");
 
     // The λ of a method that does not run is not checked.
@@ -136,7 +185,10 @@ fn the_form_check_names_the_form_fields() {
     assert_eq!(big["ok"], false);
     assert_eq!(big["problems"][0]["field"], "size");
     let msg = big["problems"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("native CLI") && msg.contains("gn run"), "{msg}");
+    assert!(
+        msg.contains("native CLI") && msg.contains("gn run"),
+        "{msg}"
+    );
     assert!(big["estimated_bytes"][0].as_f64().unwrap() > 1e9);
 }
 
@@ -157,26 +209,38 @@ fn presets_are_valid_forms() {
     }
     let keys = json_of(&get(&spec, "record_keys"));
     assert_eq!(keys, json!(PACKED_KEYS));
-    assert_eq!(PACKED_KEYS[..RECORD_KEYS.len()], RECORD_KEYS, "the record's keys, then flow_time");
+    assert_eq!(
+        PACKED_KEYS[..RECORD_KEYS.len()],
+        RECORD_KEYS,
+        "the record's keys, then flow_time"
+    );
 }
 
 #[wasm_bindgen_test]
 fn records_are_js_objects_with_the_documented_keys() {
-    let mut run = Run::new(js(json!({ "method": "gn", "tau0": 1.0, "n": 16, "m": 64, "n_test": 200,
-                                       "max_iter": 3, "eval_every": 1, "refit": true })))
+    let mut run = Run::new(js(
+        json!({ "method": "gn", "tau0": 1.0, "n": 16, "m": 64, "n_test": 200,
+                                       "max_iter": 3, "eval_every": 1, "refit": true }),
+    ))
     .unwrap();
     let made = run.step(10);
     let arr: Array = made.dyn_into().expect("an Array");
     assert_eq!(arr.length(), 4, "records at 0, 1, 2 and the final 3");
     for rec in arr.iter() {
         assert!(rec.is_object() && !Array::is_array(&rec));
-        let keys: Vec<String> = Object::keys(rec.unchecked_ref::<Object>()).iter().map(|k| k.as_string().unwrap()).collect();
+        let keys: Vec<String> = Object::keys(rec.unchecked_ref::<Object>())
+            .iter()
+            .map(|k| k.as_string().unwrap())
+            .collect();
         assert_eq!(keys, RECORD_KEYS, "keys in CSV order");
         for k in RECORD_KEYS {
             let v = get(&rec, k);
             assert!(v.as_f64().is_some() || v.is_null(), "{k} is {v:?}");
         }
-        assert!(get(&rec, "elapsed_s").as_f64().unwrap() >= 0.0, "the worker's clock fills elapsed_s");
+        assert!(
+            get(&rec, "elapsed_s").as_f64().unwrap() >= 0.0,
+            "the worker's clock fills elapsed_s"
+        );
     }
     // Every step of GN records its spectrum and damping; the last record has no step.
     let last = arr.get(3);
@@ -224,14 +288,20 @@ fn exports_match_the_cli_formats() {
 
 #[wasm_bindgen_test]
 fn time_slices_stop_on_time() {
-    let mut run = Run::new(js(json!({ "method": "gd", "n": 16, "m": 64, "n_test": 200, "max_iter": 1000000 }))).unwrap();
+    let mut run = Run::new(js(
+        json!({ "method": "gd", "n": 16, "m": 64, "n_test": 200, "max_iter": 1000000 }),
+    ))
+    .unwrap();
     run.run_for(60_000.0, 5);
     assert_eq!(run.iteration(), 5.0, "max_steps bounds a slice");
     run.run_for(0.0, u32::MAX);
     assert_eq!(run.iteration(), 6.0, "a slice takes at least one step");
     run.run_for(20.0, u32::MAX);
     let it = run.iteration();
-    assert!(it > 6.0 && it < 1_000_000.0, "a 20 ms slice takes some steps, not all: {it}");
+    assert!(
+        it > 6.0 && it < 1_000_000.0,
+        "a 20 ms slice takes some steps, not all: {it}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -244,7 +314,12 @@ fn same_seed_same_records_as_the_native_core() {
         let got = json_of(&run.records(0));
         let want = case["records"].as_array().unwrap();
         let got = got.as_array().unwrap();
-        assert_eq!(got.len(), want.len(), "{}: number of records", case["config"]["method"]);
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{}: number of records",
+            case["config"]["method"]
+        );
         for (g, w) in got.iter().zip(want) {
             let scale = w["sigma_max"].as_f64().unwrap_or(0.0);
             for (key, wv) in w.as_object().unwrap() {
@@ -253,10 +328,19 @@ fn same_seed_same_records_as_the_native_core() {
                 }
                 match (g[key].as_f64(), wv.as_f64()) {
                     (Some(a), Some(b)) => {
-                        let floor = if key == "sigma_min" || key == "eps" { scale } else { 0.0 };
+                        let floor = if key == "sigma_min" || key == "eps" {
+                            scale
+                        } else {
+                            0.0
+                        };
                         let err = (a - b).abs() / floor.max(a.abs()).max(b.abs()).max(1e-300);
                         worst = worst.max(err);
-                        assert!(err <= 1e-9, "{} iter {}: {key} = {a} in wasm, {b} natively", case["config"]["method"], w["iter"]);
+                        assert!(
+                            err <= 1e-9,
+                            "{} iter {}: {key} = {a} in wasm, {b} natively",
+                            case["config"]["method"],
+                            w["iter"]
+                        );
                     }
                     _ => assert_eq!(&g[key], wv, "{key}"),
                 }
@@ -281,12 +365,20 @@ fn integers_beyond_two_to_the_53_are_refused_with_the_range_not_a_panic() {
     let huge = json!({ "seed": "18446744073709551615", "max_iter": 1e300, "eval_every": "9007199254740992",
                        "n": "99999999999999999999999" });
     let problems = json_of(&validate(js(huge.clone())));
-    let fields: Vec<&str> = problems.as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
     for f in ["seed", "max_iter", "eval_every", "n"] {
         assert!(fields.contains(&f), "{f} not in {problems}");
     }
     for p in problems.as_array().unwrap() {
-        assert!(p["message"].as_str().unwrap().contains("9007199254740991"), "{p}");
+        assert!(
+            p["message"].as_str().unwrap().contains("9007199254740991"),
+            "{p}"
+        );
     }
     // The page's form check answers (it used to panic converting the u64 seed for JS).
     let mut form = json_of(&get(&page_spec(), "defaults"));
@@ -294,14 +386,18 @@ fn integers_beyond_two_to_the_53_are_refused_with_the_range_not_a_panic() {
     let check = json_of(&check_form(js(form)));
     assert_eq!(check["ok"], false);
     assert_eq!(check["problems"][0]["field"], "seed", "{check}");
-    let ok = json_of(&validate(js(json!({ "seed": "9007199254740991", "n": 10, "m": 10, "n_test": 10 }))));
+    let ok = json_of(&validate(js(
+        json!({ "seed": "9007199254740991", "n": 10, "m": 10, "n_test": 10 }),
+    )));
     assert_eq!(ok, json!([]));
 }
 
 #[wasm_bindgen_test]
 fn the_pictures_have_one_point_per_unit_and_one_output_per_line_point() {
-    let mut run = Run::new(js(json!({ "method": "gd", "tau0": 0.5, "n": 16, "m": 64, "n_test": 200,
-                                       "max_iter": 20, "eval_every": 10, "lr": 5.0 })))
+    let mut run = Run::new(js(
+        json!({ "method": "gd", "tau0": 0.5, "n": 16, "m": 64, "n_test": 200,
+                                       "max_iter": 20, "eval_every": 10, "lr": 5.0 }),
+    ))
     .unwrap();
     let line = run.line();
     let s = js_sys::Float64Array::from(get(&line, "s")).to_vec();
@@ -310,13 +406,19 @@ fn the_pictures_have_one_point_per_unit_and_one_output_per_line_point() {
     assert!(teacher.iter().all(|y| y.is_finite()) && teacher.iter().any(|y| *y != 0.0));
     let before = run.picture();
     let student = js_sys::Float64Array::from(get(&before, "line")).to_vec();
-    assert!(student.iter().all(|y| *y == 0.0), "v = 0 at the start: f = 0");
+    assert!(
+        student.iter().all(|y| *y == 0.0),
+        "v = 0 at the start: f = 0"
+    );
     run.step(20);
     let after = run.picture();
     let units = js_sys::Float64Array::from(get(&after, "units")).to_vec();
     assert_eq!(units.len(), 2 * 64);
     let mean_share: f64 = units.chunks(2).map(|c| c[1]).sum::<f64>() / 64.0;
-    assert!((mean_share - 1.0).abs() < 1e-9, "shares average to 1: {mean_share}");
+    assert!(
+        (mean_share - 1.0).abs() < 1e-9,
+        "shares average to 1: {mean_share}"
+    );
     assert!(units.chunks(2).all(|c| (0.0..=180.0).contains(&c[0])));
     let student = js_sys::Float64Array::from(get(&after, "line")).to_vec();
     assert!(student.iter().any(|y| *y != 0.0), "GD moved the outputs");

@@ -46,7 +46,15 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 /// A trainer a few steps past initialisation (so v ≠ 0 and D ≠ 0), recording every
 /// `eval_every` steps.
 fn trainer(method: Method, n: usize, m: usize, eval_every: u64) -> Result<Trainer, String> {
-    let cfg = Config { method, n, m, max_iter: NEVER, eval_every, tau0: 1.0, ..Config::default() };
+    let cfg = Config {
+        method,
+        n,
+        m,
+        max_iter: NEVER,
+        eval_every,
+        tau0: 1.0,
+        ..Config::default()
+    };
     let mut t = Trainer::new(cfg).map_err(|e| e.to_string())?;
     t.advance(3);
     Ok(t)
@@ -63,7 +71,17 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
     );
     println!(
         "{:>6} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>6} {:>12} {:>10} {:>10}",
-        "N", "GN step", "GD step", "GD stored", "Gram", "Gram GF/s", "GEMM GF/s", "ratio", "λmin+solve", "eig (old)", "GD record"
+        "N",
+        "GN step",
+        "GD step",
+        "GD stored",
+        "Gram",
+        "Gram GF/s",
+        "GEMM GF/s",
+        "ratio",
+        "λmin+solve",
+        "eig (old)",
+        "GD record"
     );
     for &n in &args.n {
         let mut gn = trainer(Method::Gn, n, m, NEVER)?;
@@ -90,7 +108,11 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
             std::hint::black_box(step::gram(&feat, x, false));
         });
         let t_plain = time(reps, || {
-            std::hint::black_box(linalg::matmul(view(&feat.s), view(&feat.s).transpose(), 1.0));
+            std::hint::black_box(linalg::matmul(
+                view(&feat.s),
+                view(&feat.s).transpose(),
+                1.0,
+            ));
         });
         let (a, _) = step::gram(&feat, x, false);
         let f = gn.student().outputs(&feat.s);
@@ -124,7 +146,9 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         );
     }
     println!("GD step: fused passes over units (the native default); GD stored: from stored S and D (the wasm default).");
-    println!("GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment).");
+    println!(
+        "GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment)."
+    );
     Ok(())
 }
 
@@ -139,6 +163,10 @@ fn rayon_threads() -> usize {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }

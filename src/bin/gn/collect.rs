@@ -40,7 +40,8 @@ impl Run {
 /// Every result in `dir` (not recursive), sorted by name. Files that are not results
 /// (checkpoints end in `.ckpt`) are skipped with a note on stderr.
 pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read folder ({e})", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: cannot read folder ({e})", dir.display()))?;
     let mut runs = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
@@ -56,21 +57,34 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
         };
         match RunResult::from_json(&text) {
             Ok(r) => {
-                let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 runs.push(Run { path, name, r });
             }
-            Err(e) => eprintln!("note: skipping {} (not a gn run result: {e})", path.display()),
+            Err(e) => eprintln!(
+                "note: skipping {} (not a gn run result: {e})",
+                path.display()
+            ),
         }
     }
     runs.sort_by(|a, b| a.name.cmp(&b.name));
     if runs.is_empty() {
-        return Err(format!("{}: no run results (*.json written by gn sweep or gn run --out)", dir.display()));
+        return Err(format!(
+            "{}: no run results (*.json written by gn sweep or gn run --out)",
+            dir.display()
+        ));
     }
     Ok(runs)
 }
 
 /// The distinct values of `key` over `runs`, sorted.
-pub fn distinct<'a, T: PartialOrd + Copy>(runs: impl IntoIterator<Item = &'a Run>, key: impl Fn(&Run) -> T) -> Vec<T> {
+pub fn distinct<'a, T: PartialOrd + Copy>(
+    runs: impl IntoIterator<Item = &'a Run>,
+    key: impl Fn(&Run) -> T,
+) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
     for r in runs {
         let k = key(r);

@@ -6,19 +6,19 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
-mod files;
-#[cfg(not(target_arch = "wasm32"))]
-mod run;
-#[cfg(not(target_arch = "wasm32"))]
-mod sweep;
-#[cfg(not(target_arch = "wasm32"))]
 mod collect;
+#[cfg(not(target_arch = "wasm32"))]
+mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod plot;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
+mod run;
+#[cfg(not(target_arch = "wasm32"))]
 mod slurm;
+#[cfg(not(target_arch = "wasm32"))]
+mod sweep;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
@@ -61,7 +61,10 @@ fn tune_allocator() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }
-#[cfg(all(not(target_arch = "wasm32"), not(all(target_os = "linux", target_env = "gnu"))))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    not(all(target_os = "linux", target_env = "gnu"))
+))]
 fn tune_allocator() {}
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -72,7 +75,10 @@ fn main() {
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
+                || matches!(
+                    e.kind(),
+                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                )
             {
                 e.exit();
             }

@@ -66,8 +66,21 @@ struct Series {
 }
 
 impl Series {
-    fn line(label: impl Into<Option<String>>, color: RGBColor, dashed: bool, points: Vec<(f64, f64)>) -> Self {
-        Series { label: label.into(), color, dashed, points, markers: false, hollow: Vec::new(), bars: Vec::new() }
+    fn line(
+        label: impl Into<Option<String>>,
+        color: RGBColor,
+        dashed: bool,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
+        Series {
+            label: label.into(),
+            color,
+            dashed,
+            points,
+            markers: false,
+            hollow: Vec::new(),
+            bars: Vec::new(),
+        }
     }
 }
 
@@ -90,7 +103,11 @@ struct Figure {
 }
 
 fn positive(points: &[(f64, f64)], ylog: bool) -> Vec<(f64, f64)> {
-    points.iter().copied().filter(|(x, y)| *x > 0.0 && x.is_finite() && y.is_finite() && (!ylog || *y > 0.0)).collect()
+    points
+        .iter()
+        .copied()
+        .filter(|(x, y)| *x > 0.0 && x.is_finite() && y.is_finite() && (!ylog || *y > 0.0))
+        .collect()
 }
 
 fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
@@ -156,11 +173,20 @@ macro_rules! draw_panel_body {
                     .bars
                     .iter()
                     .copied()
-                    .filter(|(x, lo, hi)| *x > 0.0 && lo.is_finite() && hi.is_finite() && (!p.ylog || *lo > 0.0))
+                    .filter(|(x, lo, hi)| {
+                        *x > 0.0 && lo.is_finite() && hi.is_finite() && (!p.ylog || *lo > 0.0)
+                    })
                     .collect();
                 chart
                     .draw_series(bars.iter().map(|&(x, lo, hi)| {
-                        ErrorBar::new_vertical(x, lo, (lo * hi).sqrt().max(lo), hi, color.mix(0.7).stroke_width(1), 6)
+                        ErrorBar::new_vertical(
+                            x,
+                            lo,
+                            (lo * hi).sqrt().max(lo),
+                            hi,
+                            color.mix(0.7).stroke_width(1),
+                            6,
+                        )
                     }))
                     .map_err(e)?;
             }
@@ -168,11 +194,17 @@ macro_rules! draw_panel_body {
                 continue;
             }
             let ann = if s.markers && s.points.len() == 1 {
-                chart.draw_series(std::iter::once(Circle::new(pts[0], 4, style.filled()))).map_err(e)?
+                chart
+                    .draw_series(std::iter::once(Circle::new(pts[0], 4, style.filled())))
+                    .map_err(e)?
             } else if s.dashed {
-                chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style)).map_err(e)?
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                    .map_err(e)?
             } else {
-                chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), style))
+                    .map_err(e)?
             };
             if let Some(label) = &s.label {
                 any_label = true;
@@ -234,7 +266,11 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel, legend: bool) -> DResult {
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    legend: bool,
+) -> DResult {
     let pts: Vec<(f64, f64)> = p
         .series
         .iter()
@@ -249,7 +285,12 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel, lege
         .filter(|(x, y)| *x > 0.0 && y.is_finite() && (!p.ylog || *y > 0.0))
         .collect();
     if pts.is_empty() {
-        area.draw(&Text::new(format!("{}: no data", p.title), (20, 20), ("sans-serif", 14))).map_err(e)?;
+        area.draw(&Text::new(
+            format!("{}: no data", p.title),
+            (20, 20),
+            ("sans-serif", 14),
+        ))
+        .map_err(e)?;
         return Ok(());
     }
     let (x0, x1) = range(pts.iter().map(|p| p.0), true);
@@ -268,8 +309,12 @@ fn render<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> DRe
         Some(note) => {
             let (h, w) = (root.dim_in_pixel().1, root.dim_in_pixel().0);
             let (body, foot) = root.split_vertically(h.saturating_sub(22));
-            foot.draw(&Text::new(note.clone(), (10, 4), ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90))))
-                .map_err(e)?;
+            foot.draw(&Text::new(
+                note.clone(),
+                (10, 4),
+                ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(e)?;
             let _ = w;
             body
         }
@@ -290,18 +335,23 @@ fn save(fig: &Figure, dir: &Path, panel_w: u32) -> Result<Vec<PathBuf>, String> 
     let rows = fig.panels.len().div_ceil(fig.cols.max(1)).max(1) as u32;
     let panel_h = panel_w * 3 / 4;
     // Wide enough for the title and the note, however few panels.
-    let size = ((panel_w * cols).max(900), panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 });
+    let size = (
+        (panel_w * cols).max(900),
+        panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 },
+    );
     let svg = dir.join(format!("{}.svg", fig.stem));
     let png = dir.join(format!("{}.png", fig.stem));
     {
         let root = SVGBackend::new(&svg, size).into_drawing_area();
         render(root.clone(), fig)?;
-        root.present().map_err(|x| format!("{}: {x}", svg.display()))?;
+        root.present()
+            .map_err(|x| format!("{}: {x}", svg.display()))?;
     }
     {
         let root = BitMapBackend::new(&png, size).into_drawing_area();
         render(root.clone(), fig)?;
-        root.present().map_err(|x| format!("{}: {x}", png.display()))?;
+        root.present()
+            .map_err(|x| format!("{}: {x}", png.display()))?;
     }
     Ok(vec![svg, png])
 }
@@ -311,7 +361,10 @@ fn tau_label(t: f64) -> String {
 }
 
 fn curve(records: &[Record], f: impl Fn(&Record) -> Option<f64>) -> Vec<(f64, f64)> {
-    records.iter().filter_map(|r| f(r).map(|y| (r.iter as f64, y))).collect()
+    records
+        .iter()
+        .filter_map(|r| f(r).map(|y| (r.iter as f64, y)))
+        .collect()
 }
 
 /// Runs at one N, seed and step size, grouped by τ₀.
@@ -324,8 +377,13 @@ fn per_tau_panels(
     ydesc: &str,
     lines: &dyn Fn(&Run) -> Vec<Series>,
 ) -> Vec<Panel> {
-    let sel: Vec<&Run> = runs.iter().filter(|r| r.n() == n && r.r.config.seed == seed && r.lr() == lr).collect();
-    let taus = distinct(&sel.iter().map(|r| (*r).clone()).collect::<Vec<_>>(), |r| r.tau0());
+    let sel: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.n() == n && r.r.config.seed == seed && r.lr() == lr)
+        .collect();
+    let taus = distinct(&sel.iter().map(|r| (*r).clone()).collect::<Vec<_>>(), |r| {
+        r.tau0()
+    });
     taus.iter()
         .map(|&t| {
             let mut series = Vec::new();
@@ -342,9 +400,19 @@ fn per_tau_panels(
             let title = if diverged.is_empty() {
                 tau_label(t)
             } else {
-                format!("{} ({} diverged)", tau_label(t), diverged.join(", ").to_uppercase())
+                format!(
+                    "{} ({} diverged)",
+                    tau_label(t),
+                    diverged.join(", ").to_uppercase()
+                )
             };
-            Panel { title, xdesc: "iteration".into(), ydesc: ydesc.into(), ylog, series }
+            Panel {
+                title,
+                xdesc: "iteration".into(),
+                ydesc: ydesc.into(),
+                ylog,
+                series,
+            }
         })
         .collect()
 }
@@ -359,7 +427,11 @@ fn clip(points: Vec<(f64, f64)>, cap: f64) -> Vec<(f64, f64)> {
 }
 
 fn loss_cap(r: &Run) -> f64 {
-    r.r.records.first().map(|x| x.train_loss * 1e3).filter(|x| x.is_finite()).unwrap_or(f64::INFINITY)
+    r.r.records
+        .first()
+        .map(|x| x.train_loss * 1e3)
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::INFINITY)
 }
 
 fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Figure> {
@@ -369,7 +441,12 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         Some(n) => vec![n],
         None => distinct(&main, |r| r.n()),
     };
-    let seed = seed_sel.unwrap_or_else(|| distinct(runs, |r| r.r.config.seed).first().copied().unwrap_or(1));
+    let seed = seed_sel.unwrap_or_else(|| {
+        distinct(runs, |r| r.r.config.seed)
+            .first()
+            .copied()
+            .unwrap_or(1)
+    });
     let m = runs.first().map(|r| r.r.config.m).unwrap_or(0);
     let mut figs = Vec::new();
     let cols_for = |k: usize| if k <= 4 { k.max(1) } else { k.div_ceil(2) };
@@ -379,8 +456,18 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         let panels = per_tau_panels(&main, n, seed, lr, true, "loss", &|r| {
             let cap = loss_cap(r);
             vec![
-                Series::line(format!("{} train", mname(r)), method_color(r.method()), false, clip(curve(&r.r.records, |x| Some(x.train_loss)), cap)),
-                Series::line(format!("{} test", mname(r)), method_color(r.method()), true, clip(curve(&r.r.records, |x| x.test_loss), cap)),
+                Series::line(
+                    format!("{} train", mname(r)),
+                    method_color(r.method()),
+                    false,
+                    clip(curve(&r.r.records, |x| Some(x.train_loss)), cap),
+                ),
+                Series::line(
+                    format!("{} test", mname(r)),
+                    method_color(r.method()),
+                    true,
+                    clip(curve(&r.r.records, |x| x.test_loss), cap),
+                ),
             ]
         });
         if !panels.is_empty() {
@@ -395,7 +482,12 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         }
         // 2. λ_min(A) against iteration.
         let panels = per_tau_panels(&main, n, seed, lr, true, "λ_min(A)", &|r| {
-            vec![Series::line(mname(r), method_color(r.method()), false, curve(&r.r.records, |x| x.sigma_min))]
+            vec![Series::line(
+                mname(r),
+                method_color(r.method()),
+                false,
+                curve(&r.r.records, |x| x.sigma_min),
+            )]
         });
         if !panels.is_empty() {
             let cols = cols_for(panels.len());
@@ -409,7 +501,12 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         }
         // 5. Teacher alignment against iteration.
         let panels = per_tau_panels(&main, n, seed, lr, false, "alignment", &|r| {
-            vec![Series::line(mname(r), method_color(r.method()), false, curve(&r.r.records, |x| x.alignment))]
+            vec![Series::line(
+                mname(r),
+                method_color(r.method()),
+                false,
+                curve(&r.r.records, |x| x.alignment),
+            )]
         });
         if !panels.is_empty() {
             let cols = cols_for(panels.len());
@@ -426,11 +523,18 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     // 3. Final test loss against τ₀: GN, GD, random features, GN refit; one panel per N.
     let all_ns = distinct(&main, |r| r.n());
     let taus = distinct(&main, |r| r.tau0());
-    let agg = |sel: &dyn Fn(&Run) -> bool, val: &dyn Fn(&Run) -> Option<f64>, n: usize| -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    let agg = |sel: &dyn Fn(&Run) -> bool,
+               val: &dyn Fn(&Run) -> Option<f64>,
+               n: usize|
+     -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
         let mut pts = Vec::new();
         let mut bars = Vec::new();
         for &t in &taus {
-            let v: Vec<f64> = main.iter().filter(|r| r.n() == n && r.tau0() == t && sel(r)).filter_map(val).collect();
+            let v: Vec<f64> = main
+                .iter()
+                .filter(|r| r.n() == n && r.tau0() == t && sel(r))
+                .filter_map(val)
+                .collect();
             if let Some((mean, lo, hi)) = stats(v.iter().copied()) {
                 pts.push((t, mean));
                 if v.len() > 1 {
@@ -443,18 +547,63 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     let mut panels = Vec::new();
     for &n in &all_ns {
         let mut series = Vec::new();
-        let mk = |label: &str, color: RGBColor, dashed: bool, sel: &dyn Fn(&Run) -> bool, val: &dyn Fn(&Run) -> Option<f64>| {
+        let mk = |label: &str,
+                  color: RGBColor,
+                  dashed: bool,
+                  sel: &dyn Fn(&Run) -> bool,
+                  val: &dyn Fn(&Run) -> Option<f64>| {
             let (pts, bars) = agg(sel, val, n);
-            Series { label: Some(label.into()), color, dashed, points: pts, markers: true, hollow: Vec::new(), bars }
+            Series {
+                label: Some(label.into()),
+                color,
+                dashed,
+                points: pts,
+                markers: true,
+                hollow: Vec::new(),
+                bars,
+            }
         };
         let ok = |r: &Run| !r.diverged();
-        series.push(mk("GN", GN, false, &|r| r.method() == Method::Gn && ok(r), &|r| r.r.summary.final_test_loss));
-        series.push(mk("GD", GD, false, &|r| r.method() == Method::Gd && ok(r), &|r| r.r.summary.final_test_loss));
-        series.push(mk("random features", RF, true, &|r| r.method() == Method::Gn, &|r| r.r.summary.rf_test_loss));
-        series.push(mk("GN refit (hidden)", REFIT, true, &|r| r.method() == Method::Gn && ok(r), &|r| r.r.summary.refit_test_loss));
+        series.push(mk(
+            "GN",
+            GN,
+            false,
+            &|r| r.method() == Method::Gn && ok(r),
+            &|r| r.r.summary.final_test_loss,
+        ));
+        series.push(mk(
+            "GD",
+            GD,
+            false,
+            &|r| r.method() == Method::Gd && ok(r),
+            &|r| r.r.summary.final_test_loss,
+        ));
+        series.push(mk(
+            "random features",
+            RF,
+            true,
+            &|r| r.method() == Method::Gn,
+            &|r| r.r.summary.rf_test_loss,
+        ));
+        series.push(mk(
+            "GN refit (hidden)",
+            REFIT,
+            true,
+            &|r| r.method() == Method::Gn && ok(r),
+            &|r| r.r.summary.refit_test_loss,
+        ));
         let seeds = distinct(main.iter().filter(|r| r.n() == n), |r| r.r.config.seed).len();
-        let title = format!("N = {n} ({seeds} seed{})", if seeds == 1 { "" } else { "s" });
-        panels.push(Panel { title, xdesc: "τ₀".into(), ydesc: "final test loss".into(), ylog: true, series });
+        let title = format!(
+            "N = {n} ({seeds} seed{})",
+            if seeds == 1 { "" } else { "s" }
+        );
+        panels.push(Panel {
+            title,
+            xdesc: "τ₀".into(),
+            ydesc: "final test loss".into(),
+            ylog: true,
+            series,
+        });
     }
     if !panels.is_empty() {
         let cols = cols_for(panels.len());
@@ -476,11 +625,17 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
             let mut hollow = Vec::new();
             let mut bars = Vec::new();
             for &t in &taus {
-                let sel: Vec<&Run> = main.iter().filter(|r| r.n() == n && r.tau0() == t && r.method() == meth).collect();
+                let sel: Vec<&Run> = main
+                    .iter()
+                    .filter(|r| r.n() == n && r.tau0() == t && r.method() == meth)
+                    .collect();
                 if sel.is_empty() {
                     continue;
                 }
-                let v: Vec<f64> = sel.iter().map(|r| r.r.summary.iterations.max(1) as f64).collect();
+                let v: Vec<f64> = sel
+                    .iter()
+                    .map(|r| r.r.summary.iterations.max(1) as f64)
+                    .collect();
                 let (mean, lo, hi) = stats(v.iter().copied()).unwrap();
                 pts.push((t, mean));
                 hollow.push(sel.iter().any(|r| !r.converged()));
@@ -498,7 +653,13 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
                 bars,
             });
         }
-        panels.push(Panel { title: format!("N = {n}"), xdesc: "τ₀".into(), ydesc: "iterations".into(), ylog: true, series });
+        panels.push(Panel {
+            title: format!("N = {n}"),
+            xdesc: "τ₀".into(),
+            ydesc: "iterations".into(),
+            ylog: true,
+            series,
+        });
     }
     if !panels.is_empty() {
         let cols = cols_for(panels.len());
@@ -512,7 +673,11 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     }
 
     // 6. λ sweep: GN's test loss and refit test loss against λ, one panel per N, a line per τ₀.
-    let gn: Vec<Run> = runs.iter().filter(|r| r.method() == Method::Gn).cloned().collect();
+    let gn: Vec<Run> = runs
+        .iter()
+        .filter(|r| r.method() == Method::Gn)
+        .cloned()
+        .collect();
     let lrs = distinct(&gn, |r| r.lr());
     if lrs.len() >= 2 {
         let mut panels = Vec::new();
@@ -520,7 +685,17 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
             let sel: Vec<Run> = gn.iter().filter(|r| r.n() == n).cloned().collect();
             let taus: Vec<f64> = distinct(&sel, |r| r.tau0())
                 .into_iter()
-                .filter(|t| distinct(&sel.iter().filter(|r| r.tau0() == *t).cloned().collect::<Vec<_>>(), |r| r.lr()).len() >= 2)
+                .filter(|t| {
+                    distinct(
+                        &sel.iter()
+                            .filter(|r| r.tau0() == *t)
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                        |r| r.lr(),
+                    )
+                    .len()
+                        >= 2
+                })
                 .collect();
             if taus.is_empty() {
                 continue;
@@ -532,8 +707,17 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
                     let mut pts = Vec::new();
                     let mut hollow = Vec::new();
                     for &lr in &lrs {
-                        let v: Vec<&Run> = sel.iter().filter(|r| r.tau0() == t && r.lr() == lr && !r.diverged()).collect();
-                        let vals = v.iter().filter_map(|r| if refit { r.r.summary.refit_test_loss } else { r.r.summary.final_test_loss });
+                        let v: Vec<&Run> = sel
+                            .iter()
+                            .filter(|r| r.tau0() == t && r.lr() == lr && !r.diverged())
+                            .collect();
+                        let vals = v.iter().filter_map(|r| {
+                            if refit {
+                                r.r.summary.refit_test_loss
+                            } else {
+                                r.r.summary.final_test_loss
+                            }
+                        });
                         if let Some((mean, _, _)) = stats(vals) {
                             pts.push((lr, mean));
                             hollow.push(v.iter().any(|r| !r.converged()));
@@ -550,7 +734,13 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
                     });
                 }
             }
-            panels.push(Panel { title: format!("N = {n}"), xdesc: "step size λ".into(), ydesc: "final test loss".into(), ylog: true, series });
+            panels.push(Panel {
+                title: format!("N = {n}"),
+                xdesc: "step size λ".into(),
+                ydesc: "final test loss".into(),
+                ylog: true,
+                series,
+            });
         }
         if !panels.is_empty() {
             let cols = cols_for(panels.len());
@@ -567,22 +757,60 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
         //    iteration at the smallest τ₀, one panel per λ.
         let with_refit: Vec<&Run> = gn
             .iter()
-            .filter(|r| r.r.records.iter().filter(|x| x.refit_test_loss.is_some()).count() > 2)
+            .filter(|r| {
+                r.r.records
+                    .iter()
+                    .filter(|x| x.refit_test_loss.is_some())
+                    .count()
+                    > 2
+            })
             .collect();
         if !with_refit.is_empty() {
-            let t = with_refit.iter().map(|r| r.tau0()).fold(f64::INFINITY, f64::min);
-            let n = with_refit.iter().filter(|r| r.tau0() == t).map(|r| r.n()).min().unwrap();
-            let sel: Vec<&Run> = with_refit.iter().copied().filter(|r| r.tau0() == t && r.n() == n && r.r.config.seed == seed).collect();
+            let t = with_refit
+                .iter()
+                .map(|r| r.tau0())
+                .fold(f64::INFINITY, f64::min);
+            let n = with_refit
+                .iter()
+                .filter(|r| r.tau0() == t)
+                .map(|r| r.n())
+                .min()
+                .unwrap();
+            let sel: Vec<&Run> = with_refit
+                .iter()
+                .copied()
+                .filter(|r| r.tau0() == t && r.n() == n && r.r.config.seed == seed)
+                .collect();
             let mut panels = Vec::new();
             for &lr in &lrs {
                 if let Some(r) = sel.iter().find(|r| r.lr() == lr) {
                     let mut series = vec![
-                        Series::line("GN test".to_string(), GN, false, curve(&r.r.records, |x| x.test_loss)),
-                        Series::line("GN refit test".to_string(), REFIT, true, curve(&r.r.records, |x| x.refit_test_loss)),
+                        Series::line(
+                            "GN test".to_string(),
+                            GN,
+                            false,
+                            curve(&r.r.records, |x| x.test_loss),
+                        ),
+                        Series::line(
+                            "GN refit test".to_string(),
+                            REFIT,
+                            true,
+                            curve(&r.r.records, |x| x.refit_test_loss),
+                        ),
                     ];
                     if let Some(rf) = r.r.summary.rf_test_loss {
-                        let last = r.r.records.last().map(|x| x.iter as f64).unwrap_or(1.0).max(2.0);
-                        series.push(Series::line("random features".to_string(), RF, true, vec![(1.0, rf), (last, rf)]));
+                        let last =
+                            r.r.records
+                                .last()
+                                .map(|x| x.iter as f64)
+                                .unwrap_or(1.0)
+                                .max(2.0);
+                        series.push(Series::line(
+                            "random features".to_string(),
+                            RF,
+                            true,
+                            vec![(1.0, rf), (last, rf)],
+                        ));
                     }
                     panels.push(Panel {
                         title: format!("λ = {lr} ({})", r.status().name()),
@@ -627,7 +855,10 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
         for t in distinct(study.iter().copied().filter(|r| r.n() == n), |r| r.tau0()) {
             let mut series = Vec::new();
             let mut diverged = Vec::new();
-            let mut here: Vec<&&Run> = study.iter().filter(|r| r.n() == n && r.tau0() == t).collect();
+            let mut here: Vec<&&Run> = study
+                .iter()
+                .filter(|r| r.n() == n && r.tau0() == t)
+                .collect();
             here.sort_by(|a, b| a.lr().total_cmp(&b.lr()));
             for r in here {
                 let i = lrs.iter().position(|&l| l == r.lr()).unwrap_or(0);
@@ -635,12 +866,23 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
                 let lr = r.lr();
                 let cap = loss_cap(r);
                 let at_t = |f: &dyn Fn(&Record) -> Option<f64>| {
-                    clip(r.r.records.iter().filter_map(|x| f(x).map(|y| (x.flow_time(lr), y))).collect(), cap)
+                    clip(
+                        r.r.records
+                            .iter()
+                            .filter_map(|x| f(x).map(|y| (x.flow_time(lr), y)))
+                            .collect(),
+                        cap,
+                    )
                 };
                 if r.diverged() {
                     diverged.push(lr);
                 }
-                series.push(Series::line(format!("λ = {lr}"), color, false, at_t(&|x| Some(x.train_loss))));
+                series.push(Series::line(
+                    format!("λ = {lr}"),
+                    color,
+                    false,
+                    at_t(&|x| Some(x.train_loss)),
+                ));
                 series.push(Series::line(None, color, true, at_t(&|x| x.test_loss)));
             }
             let title = if diverged.is_empty() {
@@ -650,11 +892,21 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
                 let list: Vec<String> = diverged.iter().map(|l| l.to_string()).collect();
                 format!("N = {n}, τ₀ = {t} (λ = {} diverged)", list.join(", "))
             };
-            panels.push(Panel { title, xdesc: "flow time t = λ·k".into(), ydesc: "loss".into(), ylog: true, series });
+            panels.push(Panel {
+                title,
+                xdesc: "flow time t = λ·k".into(),
+                ydesc: "loss".into(),
+                ylog: true,
+                series,
+            });
         }
     }
     if !panels.is_empty() {
-        let cols = if panels.len() <= 3 { panels.len() } else { panels.len().div_ceil(2) };
+        let cols = if panels.len() <= 3 {
+            panels.len()
+        } else {
+            panels.len().div_ceil(2)
+        };
         figs.push(Figure {
             stem: "step_equivalence".into(),
             title: format!("GD at several step sizes on one flow-time axis — M = {m}, seed 1: train (solid) and test (dashed) loss"),
@@ -665,38 +917,108 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
     }
     // 2. The paper's figure: final test loss against τ₀, one panel per N.
     let gn: Vec<&Run> = runs.iter().filter(|r| is_gn_main(&r.r.config)).collect();
-    let gd: Vec<&Run> = runs.iter().filter(|r| is_gd_horizon(&r.r.config, HORIZON_T)).collect();
+    let gd: Vec<&Run> = runs
+        .iter()
+        .filter(|r| is_gd_horizon(&r.r.config, HORIZON_T))
+        .collect();
     let ns = distinct(gn.iter().chain(gd.iter()).copied(), |r| r.n());
     let mut panels = Vec::new();
     for &n in &ns {
-        let point = |sel: &[&Run], t: f64, val: &dyn Fn(&Run) -> Option<f64>| -> Option<(f64, f64, f64, usize)> {
-            let v: Vec<f64> = sel.iter().filter(|r| r.n() == n && r.tau0() == t).filter_map(|r| val(r)).collect();
+        let point = |sel: &[&Run],
+                     t: f64,
+                     val: &dyn Fn(&Run) -> Option<f64>|
+         -> Option<(f64, f64, f64, usize)> {
+            let v: Vec<f64> = sel
+                .iter()
+                .filter(|r| r.n() == n && r.tau0() == t)
+                .filter_map(|r| val(r))
+                .collect();
             stats(v.iter().copied()).map(|(mean, lo, hi)| (mean, lo, hi, v.len()))
         };
-        let taus = distinct(gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n), |r| r.tau0());
+        let taus = distinct(
+            gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n),
+            |r| r.tau0(),
+        );
         let mut series = Vec::new();
-        let mut mk = |label: &str, color: RGBColor, dashed: bool, sel: &[&Run], val: &dyn Fn(&Run) -> Option<f64>, hollow_if: &dyn Fn(&Run) -> bool| {
+        let mut mk = |label: &str,
+                      color: RGBColor,
+                      dashed: bool,
+                      sel: &[&Run],
+                      val: &dyn Fn(&Run) -> Option<f64>,
+                      hollow_if: &dyn Fn(&Run) -> bool| {
             let (mut points, mut bars, mut hollow) = (Vec::new(), Vec::new(), Vec::new());
             for &t in &taus {
                 if let Some((mean, lo, hi, k)) = point(sel, t, val) {
                     points.push((t, mean));
-                    hollow.push(sel.iter().any(|r| r.n() == n && r.tau0() == t && hollow_if(r)));
+                    hollow.push(
+                        sel.iter()
+                            .any(|r| r.n() == n && r.tau0() == t && hollow_if(r)),
+                    );
                     if k > 1 {
                         bars.push((t, lo, hi));
                     }
                 }
             }
-            series.push(Series { label: Some(label.into()), color, dashed, points, markers: true, hollow, bars });
+            series.push(Series {
+                label: Some(label.into()),
+                color,
+                dashed,
+                points,
+                markers: true,
+                hollow,
+                bars,
+            });
         };
         let finite = |r: &Run| r.r.summary.final_test_loss.filter(|x| x.is_finite());
-        mk("GN (λ = 10)", GN, false, &gn, &|r| if r.diverged() { None } else { finite(r) }, &|r| !r.converged());
-        mk("GD (t = 2e7 or converged)", GD, false, &gd, &|r| if r.diverged() { None } else { finite(r) }, &|r| !at_horizon(&r.r, HORIZON_T));
+        mk(
+            "GN (λ = 10)",
+            GN,
+            false,
+            &gn,
+            &|r| if r.diverged() { None } else { finite(r) },
+            &|r| !r.converged(),
+        );
+        mk(
+            "GD (t = 2e7 or converged)",
+            GD,
+            false,
+            &gd,
+            &|r| if r.diverged() { None } else { finite(r) },
+            &|r| !at_horizon(&r.r, HORIZON_T),
+        );
         let both: Vec<&Run> = gn.iter().chain(gd.iter()).copied().collect();
-        mk("random features", RF, true, &both, &|r| r.r.summary.rf_test_loss, &|_| false);
-        mk("GN refit", REFIT, true, &gn, &|r| if r.diverged() { None } else { r.r.summary.refit_test_loss }, &|r| !r.converged());
-        let seeds = distinct(gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n), |r| r.r.config.seed).len();
+        mk(
+            "random features",
+            RF,
+            true,
+            &both,
+            &|r| r.r.summary.rf_test_loss,
+            &|_| false,
+        );
+        mk(
+            "GN refit",
+            REFIT,
+            true,
+            &gn,
+            &|r| {
+                if r.diverged() {
+                    None
+                } else {
+                    r.r.summary.refit_test_loss
+                }
+            },
+            &|r| !r.converged(),
+        );
+        let seeds = distinct(
+            gn.iter().chain(gd.iter()).copied().filter(|r| r.n() == n),
+            |r| r.r.config.seed,
+        )
+        .len();
         panels.push(Panel {
-            title: format!("N = {n} ({seeds} seed{})", if seeds == 1 { "" } else { "s" }),
+            title: format!(
+                "N = {n} ({seeds} seed{})",
+                if seeds == 1 { "" } else { "s" }
+            ),
             xdesc: "τ₀".into(),
             ydesc: "final test loss".into(),
             ylog: true,
@@ -704,7 +1026,11 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
         });
     }
     if !panels.is_empty() {
-        let cols = if panels.len() <= 3 { panels.len() } else { panels.len().div_ceil(2) };
+        let cols = if panels.len() <= 3 {
+            panels.len()
+        } else {
+            panels.len().div_ceil(2)
+        };
         figs.push(Figure {
             stem: "paper_test_loss_vs_tau0".into(),
             title: format!("Final test loss against τ₀ (the paper's figure) — M = {m}, mean over seeds, bars: min–max"),
@@ -717,9 +1043,11 @@ fn flow_figures(runs: &[Run]) -> Vec<Figure> {
 }
 
 pub fn main(args: PlotArgs) -> Result<(), String> {
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).map_err(|_| "the bundled font is invalid".to_string())?;
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "the bundled font is invalid".to_string())?;
     let runs = load_dir(&args.dir)?;
-    std::fs::create_dir_all(&args.out).map_err(|x| format!("--out {}: cannot create ({x})", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|x| format!("--out {}: cannot create ({x})", args.out.display()))?;
     let figs = if runs.iter().any(|r| r.r.config.max_flow_time.is_some()) {
         flow_figures(&runs)
     } else {

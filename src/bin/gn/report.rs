@@ -73,7 +73,9 @@ fn statuses(runs: &[&Run]) -> String {
 }
 
 fn sel<'a>(runs: &'a [Run], n: usize, tau0: f64, lr: f64, m: Method) -> Vec<&'a Run> {
-    runs.iter().filter(|r| r.n() == n && r.tau0() == tau0 && r.lr() == lr && r.method() == m).collect()
+    runs.iter()
+        .filter(|r| r.n() == n && r.tau0() == tau0 && r.lr() == lr && r.method() == m)
+        .collect()
 }
 
 /// (a) GN needs fewer iterations than GD for every τ₀ and N (at the main λ, seed by seed).
@@ -92,7 +94,8 @@ fn claim_a(runs: &[Run], lr: f64) -> Claim {
                     // GN must reach the tolerance, in fewer steps than GD took (to converge, or
                     // before stopping at its cap or diverging without reaching it).
                     let ok = g.converged()
-                        && (d.status() != Status::Converged || g.r.summary.iterations < d.r.summary.iterations);
+                        && (d.status() != Status::Converged
+                            || g.r.summary.iterations < d.r.summary.iterations);
                     ok_here &= ok;
                     if !ok {
                         bad += 1;
@@ -119,7 +122,8 @@ fn claim_a(runs: &[Run], lr: f64) -> Claim {
     );
     Claim {
         id: "a",
-        statement: "GN needs fewer iterations than GD to reach the tolerance, for every τ₀ and N".into(),
+        statement: "GN needs fewer iterations than GD to reach the tolerance, for every τ₀ and N"
+            .into(),
         holds: (pairs > 0).then_some(bad == 0),
         details,
     }
@@ -129,14 +133,33 @@ fn claim_a(runs: &[Run], lr: f64) -> Claim {
 fn claim_bc(runs: &[Run], lr: f64, smallest: bool) -> Claim {
     let both: Vec<Run> = runs
         .iter()
-        .filter(|r| r.lr() == lr && runs.iter().any(|o| o.lr() == lr && o.n() == r.n() && o.tau0() == r.tau0() && o.method() != r.method()))
+        .filter(|r| {
+            r.lr() == lr
+                && runs.iter().any(|o| {
+                    o.lr() == lr
+                        && o.n() == r.n()
+                        && o.tau0() == r.tau0()
+                        && o.method() != r.method()
+                })
+        })
         .cloned()
         .collect();
     let mut details = Vec::new();
     let mut verdicts = Vec::new();
     for n in distinct(&both, |r| r.n()) {
-        let taus = distinct(&both.iter().filter(|r| r.n() == n).cloned().collect::<Vec<_>>(), |r| r.tau0());
-        let t = if smallest { taus[0] } else { *taus.last().unwrap() };
+        let taus = distinct(
+            &both
+                .iter()
+                .filter(|r| r.n() == n)
+                .cloned()
+                .collect::<Vec<_>>(),
+            |r| r.tau0(),
+        );
+        let t = if smallest {
+            taus[0]
+        } else {
+            *taus.last().unwrap()
+        };
         let gn = sel(&both, n, t, lr, Method::Gn);
         let gd = sel(&both, n, t, lr, Method::Gd);
         let diverged = gn.iter().chain(&gd).any(|r| r.diverged());
@@ -173,8 +196,12 @@ fn claim_bc(runs: &[Run], lr: f64, smallest: bool) -> Claim {
                 })
                 .collect();
             if let Some(&t2) = fine.last() {
-                let a = mean_of(&sel(&both, n, t2, lr, Method::Gn), |r| r.r.summary.final_test_loss);
-                let b = mean_of(&sel(&both, n, t2, lr, Method::Gd), |r| r.r.summary.final_test_loss);
+                let a = mean_of(&sel(&both, n, t2, lr, Method::Gn), |r| {
+                    r.r.summary.final_test_loss
+                });
+                let b = mean_of(&sel(&both, n, t2, lr, Method::Gd), |r| {
+                    r.r.summary.final_test_loss
+                });
                 if let (Some(a), Some(b)) = (a, b) {
                     details.push(format!(
                         "  (for context, not the verdict: at τ₀={t2}, the largest τ₀ where no run diverged, GN {} vs GD {}, GN/GD = {})",
@@ -208,15 +235,31 @@ fn claim_bc(runs: &[Run], lr: f64, smallest: bool) -> Claim {
 /// recorded during training falls well below the model's test loss before the run ends;
 /// and smaller λ gives GN a lower final test loss.
 fn claim_d(runs: &[Run]) -> Claim {
-    let gn: Vec<&Run> = runs.iter().filter(|r| r.method() == Method::Gn && r.tau0() <= SMALL_TAU0).collect();
+    let gn: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.method() == Method::Gn && r.tau0() <= SMALL_TAU0)
+        .collect();
     let mut details = vec![format!(
         "GN runs at τ₀ ≤ {SMALL_TAU0}. Part 1, at the smallest λ recorded with --refit: at some record during training (after iteration 0, before the last record), the refit test loss ≤ {WELL_BELOW} × the model's test loss at that record, and ≤ {WELL_BELOW} × the random-features test loss (the hidden layer has learned features); the record shown is the one with the lowest refit/model ratio among those. Part 2: mean final test loss over seeds at the smallest λ below that at the largest λ."
     )];
     let mut verdicts = Vec::new();
     // Part 1: the refit probe during training, for the smallest λ with refit records.
-    let probed: Vec<&Run> = gn.iter().copied().filter(|r| r.r.records.iter().filter(|x| x.refit_test_loss.is_some()).count() >= 2).collect();
+    let probed: Vec<&Run> = gn
+        .iter()
+        .copied()
+        .filter(|r| {
+            r.r.records
+                .iter()
+                .filter(|x| x.refit_test_loss.is_some())
+                .count()
+                >= 2
+        })
+        .collect();
     if probed.is_empty() {
-        details.push("part 1: no GN run at small τ₀ recorded the refit during training (run with --refit)".into());
+        details.push(
+            "part 1: no GN run at small τ₀ recorded the refit during training (run with --refit)"
+                .into(),
+        );
     } else {
         let lmin = probed.iter().map(|r| r.lr()).fold(f64::INFINITY, f64::min);
         let mut all = true;
@@ -232,10 +275,19 @@ fn claim_d(runs: &[Run]) -> Claim {
                 .filter_map(|x| Some((x.iter, x.refit_test_loss?, x.test_loss?)))
                 .filter(|(_, a, b)| a.is_finite() && b.is_finite() && *b > 0.0)
                 .collect();
-            let learned: Vec<&(u64, f64, f64)> = during.iter().filter(|(_, refit, _)| *refit <= WELL_BELOW * rf).collect();
-            let pick = |v: Vec<&(u64, f64, f64)>| v.into_iter().min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2))).copied();
+            let learned: Vec<&(u64, f64, f64)> = during
+                .iter()
+                .filter(|(_, refit, _)| *refit <= WELL_BELOW * rf)
+                .collect();
+            let pick = |v: Vec<&(u64, f64, f64)>| {
+                v.into_iter()
+                    .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)))
+                    .copied()
+            };
             let best = pick(learned).or_else(|| pick(during.iter().collect()));
-            let ok = best.is_some_and(|(_, refit, test)| refit <= WELL_BELOW * test && refit <= WELL_BELOW * rf);
+            let ok = best.is_some_and(|(_, refit, test)| {
+                refit <= WELL_BELOW * test && refit <= WELL_BELOW * rf
+            });
             all &= ok;
             match best {
                 Some((it, refit, test)) => details.push(format!(
@@ -263,8 +315,15 @@ fn claim_d(runs: &[Run]) -> Claim {
     let owned: Vec<Run> = gn.iter().map(|r| (*r).clone()).collect();
     for n in distinct(&owned, |r| r.n()) {
         for t in distinct(&owned, |r| r.tau0()) {
-            let here: Vec<&Run> = gn.iter().copied().filter(|r| r.n() == n && r.tau0() == t && !r.diverged()).collect();
-            let lrs = distinct(&here.iter().map(|r| (*r).clone()).collect::<Vec<_>>(), |r| r.lr());
+            let here: Vec<&Run> = gn
+                .iter()
+                .copied()
+                .filter(|r| r.n() == n && r.tau0() == t && !r.diverged())
+                .collect();
+            let lrs = distinct(
+                &here.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
+                |r| r.lr(),
+            );
             if lrs.len() < 2 {
                 continue;
             }
@@ -273,18 +332,36 @@ fn claim_d(runs: &[Run]) -> Claim {
                 .iter()
                 .map(|&lr| {
                     let v: Vec<&Run> = here.iter().copied().filter(|r| r.lr() == lr).collect();
-                    (lr, mean_of(&v, |r| r.r.summary.final_test_loss), statuses(&v))
+                    (
+                        lr,
+                        mean_of(&v, |r| r.r.summary.final_test_loss),
+                        statuses(&v),
+                    )
                 })
                 .collect();
             let (lo, hi) = (&losses[0], losses.last().unwrap());
             let ok = matches!((lo.1, hi.1), (Some(a), Some(b)) if a < b);
             all &= ok;
-            let monotone = losses.windows(2).all(|w| matches!((w[0].1, w[1].1), (Some(a), Some(b)) if a <= b));
+            let monotone = losses
+                .windows(2)
+                .all(|w| matches!((w[0].1, w[1].1), (Some(a), Some(b)) if a <= b));
             details.push(format!(
                 "part 2, N={n} τ₀={t}: final test loss {}{}{}",
-                losses.iter().map(|(lr, l, st)| format!("λ={lr}: {} ({st})", num(*l))).collect::<Vec<_>>().join(", "),
-                if monotone { "; decreasing with λ throughout" } else { "; not monotone in λ" },
-                if ok { "" } else { " ← fails (smallest λ not lower than largest)" }
+                losses
+                    .iter()
+                    .map(|(lr, l, st)| format!("λ={lr}: {} ({st})", num(*l)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if monotone {
+                    "; decreasing with λ throughout"
+                } else {
+                    "; not monotone in λ"
+                },
+                if ok {
+                    ""
+                } else {
+                    " ← fails (smallest λ not lower than largest)"
+                }
             ));
         }
     }
@@ -303,7 +380,12 @@ fn claim_d(runs: &[Run]) -> Claim {
 
 pub fn claims(runs: &[Run]) -> Vec<Claim> {
     let lr = main_lr(runs);
-    vec![claim_a(runs, lr), claim_bc(runs, lr, true), claim_bc(runs, lr, false), claim_d(runs)]
+    vec![
+        claim_a(runs, lr),
+        claim_bc(runs, lr, true),
+        claim_bc(runs, lr, false),
+        claim_d(runs),
+    ]
 }
 
 pub fn markdown(runs: &[Run], claims: &[Claim], title: &str) -> String {
@@ -331,10 +413,16 @@ fn run_table_with(runs: &[Run], flow: bool) -> String {
     let _ = writeln!(s, "\n## Runs\n");
     if flow {
         let _ = writeln!(s, "| method | act. | τ₀ | N | M | λ | seed | refit | status | iterations | t = λ·k | step limit | train loss | test loss | RF test | refit test | wall s |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
     } else {
-    let _ = writeln!(s, "| method | act. | τ₀ | N | M | λ | seed | refit | status | iterations | train loss | test loss | RF test | refit test | wall s |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| method | act. | τ₀ | N | M | λ | seed | refit | status | iterations | train loss | test loss | RF test | refit test | wall s |");
+        let _ = writeln!(
+            s,
+            "|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|"
+        );
     }
     let mut sorted: Vec<&Run> = runs.iter().collect();
     sorted.sort_by(|a, b| {
@@ -345,7 +433,11 @@ fn run_table_with(runs: &[Run], flow: bool) -> String {
     for r in sorted {
         let c = &r.r.config;
         let m = &r.r.summary;
-        let flow_cells = if flow { format!(" {:.4e} | {} |", r.r.flow_time(), c.max_iter) } else { String::new() };
+        let flow_cells = if flow {
+            format!(" {:.4e} | {} |", r.r.flow_time(), c.max_iter)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{flow_cells} {} | {} | {} | {} | {} |",
@@ -387,13 +479,25 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
     // 1. Step equivalence.
     let study: Vec<&gauss_newton::RunResult> = found
         .iter()
-        .filter(|r| r.config.method == Method::Gd && !r.config.refit && r.config.max_flow_time.is_some())
+        .filter(|r| {
+            r.config.method == Method::Gd && !r.config.refit && r.config.max_flow_time.is_some()
+        })
         .collect();
     let cells = step_equivalence(&study, REFERENCE_LR, EQUIV_TOL);
-    let study_cells = plan.iter().filter(|p| p.config.max_flow_time == Some(STUDY_T) && !p.config.refit && p.config.lr == REFERENCE_LR).count();
+    let study_cells = plan
+        .iter()
+        .filter(|p| {
+            p.config.max_flow_time == Some(STUDY_T)
+                && !p.config.refit
+                && p.config.lr == REFERENCE_LR
+        })
+        .count();
     let measured = analysis::flow_equivalent_step(&cells);
-    let _ = writeln!(s, "## Step equivalence: GD on one flow-time axis
-");
+    let _ = writeln!(
+        s,
+        "## Step equivalence: GD on one flow-time axis
+"
+    );
     let _ = writeln!(
         s,
         "GD runs to a common flow time t = λ·k (the paper-flow study: {STUDY_T:e}) at several λ, compared with λ = {REFERENCE_LR} at every flow time both recorded. A step is flow-equivalent in a cell when its train and test losses stay within {}% of λ = {REFERENCE_LR}'s at every common t (and it did not diverge); the cell's largest equivalent λ is the largest such that it and every smaller step are. {} of {study_cells} cells have their reference run.\n",
@@ -401,7 +505,10 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
         cells.len()
     );
     let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % | last common t | rel. diff there, train | test |");
-    let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|"
+    );
     for c in &cells {
         for x in &c.comparisons {
             let _ = writeln!(
@@ -424,7 +531,11 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
     }
     let _ = writeln!(s);
     for c in &cells {
-        let _ = writeln!(s, "- N={} τ₀={}: largest flow-equivalent λ = {} (compared up to t = {:.0})", c.n, c.tau0, c.largest_equivalent, c.reference_t);
+        let _ = writeln!(
+            s,
+            "- N={} τ₀={}: largest flow-equivalent λ = {} (compared up to t = {:.0})",
+            c.n, c.tau0, c.largest_equivalent, c.reference_t
+        );
     }
     let _ = writeln!(
         s,
@@ -446,21 +557,33 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
         "cells": cells,
     }));
     // 2. GD's step per run.
-    let _ = writeln!(s, "## GD's step in each run, and why
-");
+    let _ = writeln!(
+        s,
+        "## GD's step in each run, and why
+"
+    );
     let _ = writeln!(
         s,
         "GD is stable only while λ·λ_max(A)/N < 2 (DESIGN.md §3); λ_max(A) is that of the NTK Gram matrix at initialisation (v = 0, A = S Sᵀ/M²). Each GD run of the paper-flow grid runs at λ\\* = {LAMBDA_STAR} if λ\\* is at most half the bound 2N/λ_max(A), else at half the bound rounded down to two digits. GD runs of the step-equivalence study take their λ as given (a divergence there is a result).\n"
     );
     let _ = writeln!(s, "| τ₀ | N | seed | refit | λ used | why | λ_max(A) at init | bound 2N/λ_max | λ·λ_max/N | t limit | steps | status |");
-    let _ = writeln!(s, "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(
+        s,
+        "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|"
+    );
     let mut rows = Vec::new();
     for p in plan.iter().filter(|p| p.step.is_some()) {
         let st = p.step.expect("filtered");
         let c = &p.config;
         let run = found.iter().find(|r| r.config == *c);
-        let status = run.map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time())).unwrap_or("not run".into());
-        let why = if st.lowered { format!("half the bound (λ\\* = {} > half of it)", st.wanted) } else { "λ\\*".to_string() };
+        let status = run
+            .map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time()))
+            .unwrap_or("not run".into());
+        let why = if st.lowered {
+            format!("half the bound (λ\\* = {} > half of it)", st.wanted)
+        } else {
+            "λ\\*".to_string()
+        };
         let ratio = c.lr * st.lambda_max / c.n as f64;
         let _ = writeln!(
             s,
@@ -488,8 +611,11 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
         analysis::claim_bc(&expected, &found, HORIZON_T, false, CLOSE_FACTOR),
         analysis::claim_d(&expected, &found, SMALL_TAU0, WELL_BELOW),
     ];
-    let _ = writeln!(s, "## The paper's claims in flow time
-");
+    let _ = writeln!(
+        s,
+        "## The paper's claims in flow time
+"
+    );
     let _ = writeln!(
         s,
         "Measured against the paper-flow grid ({} runs): a claim is decided only when every run it needs is finished; until then it says how many are. GD's runs count at t = {HORIZON_T:e} or at convergence; a diverged run is listed with its step and bound and never used for a verdict.\n",
@@ -501,7 +627,11 @@ fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String>
             let _ = writeln!(s, "  - {d}");
         }
         if !v.missing.is_empty() {
-            let more = if v.expected - v.found > v.missing.len() { format!(" and {} more", v.expected - v.found - v.missing.len()) } else { String::new() };
+            let more = if v.expected - v.found > v.missing.len() {
+                format!(" and {} more", v.expected - v.found - v.missing.len())
+            } else {
+                String::new()
+            };
             let _ = writeln!(s, "  - missing: {}{more}", v.missing.join("; "));
         }
         json.push(serde_json::to_value(v).map_err(|e| e.to_string())?);

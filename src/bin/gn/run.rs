@@ -4,7 +4,9 @@
 
 use crate::files::{read, write_atomic};
 use clap::Args;
-use gauss_newton::{Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer};
+use gauss_newton::{
+    Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -94,13 +96,19 @@ pub fn parse_activation(s: &str) -> Result<Activation, String> {
     Activation::parse(s).map_err(|e| e.message)
 }
 pub fn parse_number(s: &str) -> Result<f64, String> {
-    s.trim().parse::<f64>().map_err(|_| format!("must be a number, got {s:?}"))
+    s.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("must be a number, got {s:?}"))
 }
 pub fn parse_count(s: &str) -> Result<usize, String> {
-    s.trim().parse::<usize>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
 }
 pub fn parse_count_u64(s: &str) -> Result<u64, String> {
-    s.trim().parse::<u64>().map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
 }
 
 /// The command-line flag for a config field: `max_iter` → `--max-iter`.
@@ -115,9 +123,11 @@ pub fn describe(err: &Error, checkpoint: Option<&Path>) -> String {
         None => flag(&p.field),
     };
     match err {
-        Error::Invalid(problems) => {
-            problems.iter().map(|p| format!("{}: {}", name(p), p.message)).collect::<Vec<_>>().join("; ")
-        }
+        Error::Invalid(problems) => problems
+            .iter()
+            .map(|p| format!("{}: {}", name(p), p.message))
+            .collect::<Vec<_>>()
+            .join("; "),
         Error::Parse(msg) => match checkpoint {
             Some(path) => format!("checkpoint {}: {msg}", path.display()),
             None => msg.clone(),
@@ -131,7 +141,10 @@ impl ConfigArgs {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
-        set!(method, tau0, n, m, d, m_teacher, n_test, lr, eps0, tol, activation, seed, max_iter, eval_every);
+        set!(
+            method, tau0, n, m, d, m_teacher, n_test, lr, eps0, tol, activation, seed, max_iter,
+            eval_every
+        );
         c.refit |= self.refit;
         if self.max_flow_time.is_some() {
             c.max_flow_time = self.max_flow_time;
@@ -145,14 +158,34 @@ impl ConfigArgs {
     /// be repeated when resuming, but not changed.
     fn check_against(&self, ck: &Config) -> Result<(), String> {
         let fixed: [(&str, Option<String>, String); 8] = [
-            ("tau0", self.tau0.map(|v| v.to_string()), ck.tau0.to_string()),
+            (
+                "tau0",
+                self.tau0.map(|v| v.to_string()),
+                ck.tau0.to_string(),
+            ),
             ("n", self.n.map(|v| v.to_string()), ck.n.to_string()),
             ("m", self.m.map(|v| v.to_string()), ck.m.to_string()),
             ("d", self.d.map(|v| v.to_string()), ck.d.to_string()),
-            ("m_teacher", self.m_teacher.map(|v| v.to_string()), ck.m_teacher.to_string()),
-            ("n_test", self.n_test.map(|v| v.to_string()), ck.n_test.to_string()),
-            ("seed", self.seed.map(|v| v.to_string()), ck.seed.to_string()),
-            ("activation", self.activation.map(|a| a.name().to_string()), ck.activation.name().to_string()),
+            (
+                "m_teacher",
+                self.m_teacher.map(|v| v.to_string()),
+                ck.m_teacher.to_string(),
+            ),
+            (
+                "n_test",
+                self.n_test.map(|v| v.to_string()),
+                ck.n_test.to_string(),
+            ),
+            (
+                "seed",
+                self.seed.map(|v| v.to_string()),
+                ck.seed.to_string(),
+            ),
+            (
+                "activation",
+                self.activation.map(|a| a.name().to_string()),
+                ck.activation.name().to_string(),
+            ),
         ];
         for (field, given, stored) in fixed {
             if let Some(g) = given {
@@ -211,7 +244,8 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
         None => {
             let mut c = Config::default();
             config.apply(&mut c);
-            c.validate().map_err(|e| describe(&Error::Invalid(e), None))?;
+            c.validate()
+                .map_err(|e| describe(&Error::Invalid(e), None))?;
             check_memory(&c).map_err(BuildError::TooLarge)?;
             Ok(Trainer::new(c).map_err(|e| describe(&e, None))?)
         }
@@ -221,7 +255,10 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
 /// The memory this machine has free for a run: `MemAvailable` of /proc/meminfo (Linux), or
 /// `GN_MEM_LIMIT` (bytes) when set, which tests and shared machines use to lower it.
 pub fn available_memory() -> Option<f64> {
-    if let Some(v) = std::env::var("GN_MEM_LIMIT").ok().and_then(|v| v.trim().parse::<f64>().ok()) {
+    if let Some(v) = std::env::var("GN_MEM_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
         return Some(v);
     }
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -266,10 +303,14 @@ pub struct ExecOptions {
 /// record's `elapsed_s` and the summary's `wall_s` measured here.
 pub fn execute(trainer: &mut Trainer, opts: &ExecOptions) -> Result<RunResult, String> {
     let path = opts.checkpoint.clone();
-    execute_with(trainer, opts, &mut |t: &Trainer, _: &[Record], _: f64| match &path {
-        Some(p) => write_atomic(p, &t.checkpoint().to_json()),
-        None => Ok(()),
-    })
+    execute_with(
+        trainer,
+        opts,
+        &mut |t: &Trainer, _: &[Record], _: f64| match &path {
+            Some(p) => write_atomic(p, &t.checkpoint().to_json()),
+            None => Ok(()),
+        },
+    )
 }
 
 /// [`execute`] with the saving left to `save(trainer, records so far, seconds so far)`, called
@@ -283,7 +324,8 @@ pub fn execute_with(
     let start = Instant::now();
     let max_iter = trainer.config().max_iter;
     let bar = if opts.progress {
-        let bar = ProgressBar::with_draw_target(Some(max_iter), ProgressDrawTarget::stderr_with_hz(5));
+        let bar =
+            ProgressBar::with_draw_target(Some(max_iter), ProgressDrawTarget::stderr_with_hz(5));
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} iter {pos}/{len} {per_sec} ETA {eta} [{elapsed_precise}] loss {msg}",
@@ -330,10 +372,18 @@ pub fn execute_with(
 
 /// The output format chosen by `--out`'s extension.
 fn out_format(path: &Path) -> Result<&'static str, String> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("csv") => Ok("csv"),
         Some("json") => Ok("json"),
-        _ => Err(format!("--out: must end in .csv or .json, got {}", path.display())),
+        _ => Err(format!(
+            "--out: must end in .csv or .json, got {}",
+            path.display()
+        )),
     }
 }
 

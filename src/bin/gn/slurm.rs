@@ -39,7 +39,10 @@ pub struct SlurmArgs {
 
 /// A word quoted for bash.
 fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -47,7 +50,10 @@ fn quote(s: &str) -> String {
 }
 
 fn join<T: std::fmt::Display>(v: &[T]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The `gn sweep` arguments that reproduce `a` (without --shard, --list, --quiet).
@@ -58,13 +64,16 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
         v.push(val);
     };
     if let Some(p) = a.preset {
-        push("--preset", match p {
-            Preset::Paper => "paper",
-            Preset::Hidden => "hidden",
-            Preset::Quick => "quick",
-            Preset::PaperFlow => "paper-flow",
-        }
-        .into());
+        push(
+            "--preset",
+            match p {
+                Preset::Paper => "paper",
+                Preset::Hidden => "hidden",
+                Preset::Quick => "quick",
+                Preset::PaperFlow => "paper-flow",
+            }
+            .into(),
+        );
     }
     let g = &a.grid;
     if !g.tau0.is_empty() {
@@ -74,7 +83,14 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
         push("--n", join(&g.n));
     }
     if !g.method.is_empty() {
-        push("--method", g.method.iter().map(|m| m.name()).collect::<Vec<_>>().join(","));
+        push(
+            "--method",
+            g.method
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     if !g.seed.is_empty() {
         push("--seed", join(&g.seed));
@@ -83,7 +99,14 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
         push("--lr", join(&g.lr));
     }
     if !g.activation.is_empty() {
-        push("--activation", g.activation.iter().map(|m| m.name()).collect::<Vec<_>>().join(","));
+        push(
+            "--activation",
+            g.activation
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     if !g.m.is_empty() {
         push("--m", join(&g.m));
@@ -107,7 +130,9 @@ pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
 
 pub fn main(args: SlurmArgs) -> Result<(), String> {
     if args.sweep.shard.is_some() {
-        return Err("--shard: gn slurm gives each array task its own shard; leave --shard out".into());
+        return Err(
+            "--shard: gn slurm gives each array task its own shard; leave --shard out".into(),
+        );
     }
     let runs = sweep::expand(&sweep::blocks(&args.sweep))?;
     if runs.is_empty() {
@@ -122,10 +147,16 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
     // (see sweep.rs, auto_jobs).
     let cpus = args.cpus_per_task.unwrap_or(1).max(1);
     let out = &args.sweep.out;
-    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: cannot create ({e})", out.display()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("--out {}: cannot create ({e})", out.display()))?;
     let out = std::fs::canonicalize(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
-    let exe = std::env::current_exe().and_then(std::fs::canonicalize).map_err(|e| format!("cannot find the gn binary ({e})"))?;
-    let script_path = args.script.clone().unwrap_or_else(|| out.join("sweep.sbatch"));
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| format!("cannot find the gn binary ({e})"))?;
+    let script_path = args
+        .script
+        .clone()
+        .unwrap_or_else(|| out.join("sweep.sbatch"));
 
     let mut cmd: Vec<String> = vec![quote(&exe.display().to_string()), "sweep".into()];
     cmd.extend(sweep_cli(&args.sweep, &out).iter().map(|s| quote(s)));
@@ -141,7 +172,10 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
     s.push_str(&format!("#SBATCH --array=1-{tasks}\n"));
     s.push_str("#SBATCH --ntasks=1\n");
     s.push_str(&format!("#SBATCH --cpus-per-task={cpus}\n"));
-    s.push_str(&format!("#SBATCH --output={}\n", quote(&out.join("slurm-%A_%a.out").display().to_string())));
+    s.push_str(&format!(
+        "#SBATCH --output={}\n",
+        quote(&out.join("slurm-%A_%a.out").display().to_string())
+    ));
     if let Some(p) = &args.partition {
         s.push_str(&format!("#SBATCH --partition={}\n", quote(p)));
     }
@@ -162,7 +196,11 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
     s.push_str(&cmd.join(" "));
     s.push('\n');
     crate::files::write_atomic(&script_path, &s)?;
-    eprintln!("gn slurm: wrote {} ({} runs, {tasks} array tasks, {cpus} CPU(s) each)", script_path.display(), runs.len());
+    eprintln!(
+        "gn slurm: wrote {} ({} runs, {tasks} array tasks, {cpus} CPU(s) each)",
+        script_path.display(),
+        runs.len()
+    );
     if args.submit {
         let output = std::process::Command::new("sbatch")
             .arg("--parsable")
@@ -170,7 +208,10 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
             .output()
             .map_err(|e| format!("sbatch: cannot run ({e}); is Slurm installed?"))?;
         if !output.status.success() {
-            return Err(format!("sbatch failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+            return Err(format!(
+                "sbatch failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
         }
         let text = String::from_utf8_lossy(&output.stdout);
         let id = text.trim().split(';').next().unwrap_or("").to_string();

@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -199,7 +199,13 @@ impl Default for Block {
 }
 
 fn sc(max_iter: Option<u64>, eval_every: u64, refit: bool, n_test: Option<usize>) -> ScalarArgs {
-    ScalarArgs { max_iter, eval_every: Some(eval_every), refit, n_test, ..ScalarArgs::default() }
+    ScalarArgs {
+        max_iter,
+        eval_every: Some(eval_every),
+        refit,
+        n_test,
+        ..ScalarArgs::default()
+    }
 }
 
 /// The blocks of a preset (later blocks may repeat a run of an earlier one: the first wins).
@@ -216,8 +222,16 @@ pub fn preset_blocks(p: Preset) -> Vec<Block> {
                 ..Block::default()
             };
             vec![
-                Block { method: vec![Method::Gn], scalars: sc(None, 10, false, None), ..base.clone() },
-                Block { method: vec![Method::Gd], scalars: sc(None, 100, false, None), ..base },
+                Block {
+                    method: vec![Method::Gn],
+                    scalars: sc(None, 10, false, None),
+                    ..base.clone()
+                },
+                Block {
+                    method: vec![Method::Gd],
+                    scalars: sc(None, 100, false, None),
+                    ..base
+                },
             ]
         }
         Preset::Hidden => {
@@ -238,7 +252,12 @@ pub fn preset_blocks(p: Preset) -> Vec<Block> {
                 gn(10.0, 10),
                 gn(1.0, 100),
                 gn(0.1, 1000),
-                Block { method: vec![Method::Gd], lr: vec![10.0], scalars: sc(None, 100, true, None), ..base.clone() },
+                Block {
+                    method: vec![Method::Gd],
+                    lr: vec![10.0],
+                    scalars: sc(None, 100, true, None),
+                    ..base.clone()
+                },
             ]
         }
         Preset::PaperFlow => paper_flow_blocks(),
@@ -261,8 +280,16 @@ pub fn preset_blocks(p: Preset) -> Vec<Block> {
                 ..base.clone()
             };
             vec![
-                Block { method: vec![Method::Gn], scalars: sc(Some(20_000), 5, true, nt), ..base.clone() },
-                Block { method: vec![Method::Gd], scalars: sc(Some(10_000), 100, true, nt), ..base.clone() },
+                Block {
+                    method: vec![Method::Gn],
+                    scalars: sc(Some(20_000), 5, true, nt),
+                    ..base.clone()
+                },
+                Block {
+                    method: vec![Method::Gd],
+                    scalars: sc(Some(10_000), 100, true, nt),
+                    ..base.clone()
+                },
                 hidden(1.0, 20),
                 hidden(0.1, 200),
             ]
@@ -294,9 +321,16 @@ pub const HIDDEN_T: f64 = 5000.0;
 /// The `paper-flow` preset's blocks (README: "Reproducing the paper in flow time").
 fn paper_flow_blocks() -> Vec<Block> {
     let tau_all = PAPER_TAU0.to_vec();
-    let base = Block { m: vec![5000], ..Block::default() };
+    let base = Block {
+        m: vec![5000],
+        ..Block::default()
+    };
     let flow = |t: f64, dt: f64, refit: bool| Block {
-        scalars: ScalarArgs { max_flow_time: Some(t), refit, ..ScalarArgs::default() },
+        scalars: ScalarArgs {
+            max_flow_time: Some(t),
+            refit,
+            ..ScalarArgs::default()
+        },
         record_dt: Some(dt),
         ..base.clone()
     };
@@ -334,7 +368,10 @@ fn paper_flow_blocks() -> Vec<Block> {
         n: vec![n],
         seed: seeds,
         lr: vec![10.0],
-        scalars: ScalarArgs { eval_every: Some(10), ..ScalarArgs::default() },
+        scalars: ScalarArgs {
+            eval_every: Some(10),
+            ..ScalarArgs::default()
+        },
         part: "gn",
         ..base.clone()
     };
@@ -383,7 +420,10 @@ fn narrow<T: PartialEq + Clone>(
         return blocks;
     }
     let mut blocks = blocks;
-    let any = preset && blocks.iter_mut().any(|b| axis(b).iter().any(|v| given.contains(v)));
+    let any = preset
+        && blocks
+            .iter_mut()
+            .any(|b| axis(b).iter().any(|v| given.contains(v)));
     if !any {
         for b in &mut blocks {
             *axis(b) = given.to_vec();
@@ -393,7 +433,11 @@ fn narrow<T: PartialEq + Clone>(
     blocks
         .into_iter()
         .filter_map(|mut b| {
-            let kept: Vec<T> = given.iter().filter(|v| axis(&mut b).contains(v)).cloned().collect();
+            let kept: Vec<T> = given
+                .iter()
+                .filter(|v| axis(&mut b).contains(v))
+                .cloned()
+                .collect();
             if kept.is_empty() {
                 None
             } else {
@@ -418,7 +462,10 @@ pub fn blocks(args: &SweepArgs) -> Vec<Block> {
     let blocks: Vec<Block> = if g.part.is_empty() {
         blocks
     } else {
-        blocks.into_iter().filter(|b| g.part.iter().any(|p| p == b.part)).collect()
+        blocks
+            .into_iter()
+            .filter(|b| g.part.iter().any(|p| p == b.part))
+            .collect()
     };
     let blocks = narrow(blocks, pre, &g.tau0, |b| &mut b.tau0);
     let blocks = narrow(blocks, pre, &g.n, |b| &mut b.n);
@@ -431,7 +478,16 @@ pub fn blocks(args: &SweepArgs) -> Vec<Block> {
         macro_rules! scalar {
             ($($f:ident),*) => { $( if s.$f.is_some() { b.scalars.$f = s.$f; } )* };
         }
-        scalar!(d, m_teacher, n_test, eps0, tol, max_iter, eval_every, max_flow_time);
+        scalar!(
+            d,
+            m_teacher,
+            n_test,
+            eps0,
+            tol,
+            max_iter,
+            eval_every,
+            max_flow_time
+        );
         b.scalars.refit |= s.refit;
         if s.max_iter.is_some() && s.max_flow_time.is_none() {
             b.scalars.max_flow_time = None; // an explicit step limit replaces the preset's flow-time limit
@@ -464,7 +520,9 @@ pub fn run_name(c: &Config) -> String {
         num_name(c.lr),
         c.seed,
         if c.refit { "-refit" } else { "" },
-        c.max_flow_time.map(|t| format!("-t{}", num_name(t))).unwrap_or_default()
+        c.max_flow_time
+            .map(|t| format!("-t{}", num_name(t)))
+            .unwrap_or_default()
     )
 }
 
@@ -511,7 +569,10 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
                                     let mut config = Config::default();
                                     ca.apply(&mut config);
                                     let mut step = None;
-                                    if b.stable_gd && method == Method::Gd && config.validate().is_ok() {
+                                    if b.stable_gd
+                                        && method == Method::Gd
+                                        && config.validate().is_ok()
+                                    {
                                         let choice = stable_step(&config)?;
                                         config.lr = choice.lr;
                                         step = Some(choice);
@@ -522,14 +583,17 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
                                         }
                                         if config.lr.is_finite() && config.lr > 0.0 {
                                             let k = (dt / config.lr).round();
-                                            config.eval_every = (k as u64).max(1); // saturating: validation reports a huge value
+                                            config.eval_every = (k as u64).max(1);
+                                            // saturating: validation reports a huge value
                                         }
                                     }
                                     config.apply_max_flow_time();
                                     if let Err(e) = config.validate() {
                                         let msg = e
                                             .iter()
-                                            .map(|p| format!("{}: {}", run::flag(&p.field), p.message))
+                                            .map(|p| {
+                                                format!("{}: {}", run::flag(&p.field), p.message)
+                                            })
                                             .collect::<Vec<_>>()
                                             .join("; ");
                                         return Err(msg);
@@ -552,7 +616,10 @@ pub fn expand(blocks: &[Block]) -> Result<Vec<Planned>, String> {
 /// GD's step for `config`'s cell (its λ is the step wanted), from λ_max(A) at initialisation.
 fn stable_step(config: &Config) -> Result<flow::StepChoice, String> {
     let lmax = flow::init_lambda_max(config).ok_or_else(|| {
-        format!("τ₀ = {} N = {} seed {}: λ_max(A) at initialisation is not finite", config.tau0, config.n, config.seed)
+        format!(
+            "τ₀ = {} N = {} seed {}: λ_max(A) at initialisation is not finite",
+            config.tau0, config.n, config.seed
+        )
     })?;
     Ok(flow::choose_gd_step(config.n, lmax, config.lr))
 }
@@ -562,19 +629,33 @@ fn stable_step(config: &Config) -> Result<flow::StepChoice, String> {
 pub fn shard_runs(all: Vec<Planned>, shard: Option<Shard>) -> Vec<Planned> {
     match shard {
         None => all,
-        Some(s) => all.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index - 1).map(|(_, p)| p).collect(),
+        Some(s) => all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % s.count == s.index - 1)
+            .map(|(_, p)| p)
+            .collect(),
     }
 }
 
 /// `--dry-run`: one line per run (name, method, λ and why, step limit, flow-time limit,
 /// record spacing, state), then the count.
-fn dry_run_text(runs: &[Planned], dir: &Path, total_grid: usize, shard: Option<Shard>) -> Result<String, String> {
+fn dry_run_text(
+    runs: &[Planned],
+    dir: &Path,
+    total_grid: usize,
+    shard: Option<Shard>,
+) -> Result<String, String> {
     let mut out = String::new();
     out.push_str("name\tmethod\tlr\tmax_iter\tmax_flow_time\teval_every\tstate\tstep\n");
     let mut steps: u128 = 0;
     for p in runs {
         let c = &p.config;
-        let st = if dir.exists() { state(dir, p)? } else { State::New };
+        let st = if dir.exists() {
+            state(dir, p)?
+        } else {
+            State::New
+        };
         let st = match st {
             State::Done => "done".to_string(),
             State::Partial(k) => format!("partial ({k} steps)"),
@@ -595,14 +676,21 @@ fn dry_run_text(runs: &[Planned], dir: &Path, total_grid: usize, shard: Option<S
             c.method.name(),
             c.lr,
             c.max_iter,
-            c.max_flow_time.map(|t| format!("{t:e}")).unwrap_or_else(|| "-".into()),
+            c.max_flow_time
+                .map(|t| format!("{t:e}"))
+                .unwrap_or_else(|| "-".into()),
             c.eval_every,
             st,
             why
         ));
     }
-    let shard_text = shard.map(|s| format!(" (shard {s} of a {total_grid}-run grid)")).unwrap_or_default();
-    out.push_str(&format!("{} runs{shard_text}, at most {steps} steps in all\n", runs.len()));
+    let shard_text = shard
+        .map(|s| format!(" (shard {s} of a {total_grid}-run grid)"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{} runs{shard_text}, at most {steps} steps in all\n",
+        runs.len()
+    ));
     Ok(out)
 }
 
@@ -632,37 +720,63 @@ struct Saved {
 fn load_saved(path: &Path) -> Result<Saved, String> {
     let text = read(path, "checkpoint")?;
     let checkpoint = Checkpoint::from_json(&text).map_err(|e| run::describe(&e, Some(path)))?;
-    let root: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let root: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let extra = root.get("sweep").cloned().unwrap_or(Value::Null);
     let records = match extra.get("records") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("{}: sweep.records: {e}", path.display()))?,
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("{}: sweep.records: {e}", path.display()))?,
         None => Vec::new(),
     };
     let wall_s = extra.get("wall_s").and_then(Value::as_f64).unwrap_or(0.0);
-    Ok(Saved { checkpoint, records, wall_s })
+    Ok(Saved {
+        checkpoint,
+        records,
+        wall_s,
+    })
 }
 
-fn write_saved(path: &Path, trainer: &Trainer, records: &[Record], wall_s: f64) -> Result<(), String> {
+fn write_saved(
+    path: &Path,
+    trainer: &Trainer,
+    records: &[Record],
+    wall_s: f64,
+) -> Result<(), String> {
     let mut root = serde_json::to_value(trainer.checkpoint()).map_err(|e| e.to_string())?;
     let extra = serde_json::json!({ "records": records, "wall_s": wall_s });
-    root.as_object_mut().expect("a checkpoint is an object").insert("sweep".into(), extra);
-    write_atomic(path, &serde_json::to_string(&root).map_err(|e| e.to_string())?)
+    root.as_object_mut()
+        .expect("a checkpoint is an object")
+        .insert("sweep".into(), extra);
+    write_atomic(
+        path,
+        &serde_json::to_string(&root).map_err(|e| e.to_string())?,
+    )
 }
 
 /// The fields of two configs that differ, as `field (a vs b)`.
 fn config_diff(a: &Config, b: &Config) -> Vec<String> {
-    let (va, vb) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let (va, vb) = (
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+    );
     let (oa, ob) = (va.as_object().unwrap(), vb.as_object().unwrap());
     oa.iter()
         .filter(|(k, v)| ob.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k} ({} vs {})", v, ob.get(k).cloned().unwrap_or(Value::Null)))
+        .map(|(k, v)| {
+            format!(
+                "{k} ({} vs {})",
+                v,
+                ob.get(k).cloned().unwrap_or(Value::Null)
+            )
+        })
         .collect()
 }
 
 /// Reads a finished result, checking that it is the run asked for.
 pub fn load_result(path: &Path) -> Result<RunResult, String> {
     let text = read(path, "result")?;
-    RunResult::from_json(&text).map_err(|e| format!("{}: not a gn run result ({e})", path.display()))
+    RunResult::from_json(&text)
+        .map_err(|e| format!("{}: not a gn run result ({e})", path.display()))
 }
 
 fn mismatch(path: &Path, diff: &[String]) -> String {
@@ -717,14 +831,24 @@ pub fn run_one(
     let cp = checkpoint_path(dir, &p.name);
     let (mut trainer, prior, prior_wall, resumed) = if cp.exists() {
         let s = load_saved(&cp)?;
-        let mut t = Trainer::from_checkpoint(&s.checkpoint).map_err(|e| run::describe(&e, Some(&cp)))?;
+        let mut t =
+            Trainer::from_checkpoint(&s.checkpoint).map_err(|e| run::describe(&e, Some(&cp)))?;
         t.set_max_iter(p.config.max_iter);
         (t, s.records, s.wall_s, true)
     } else {
         run::check_memory(&p.config)?;
-        (Trainer::new(p.config.clone()).map_err(|e| run::describe(&e, None))?, Vec::new(), 0.0, false)
+        (
+            Trainer::new(p.config.clone()).map_err(|e| run::describe(&e, None))?,
+            Vec::new(),
+            0.0,
+            false,
+        )
     };
-    let opts = ExecOptions { checkpoint: Some(cp.clone()), checkpoint_every: Some(checkpoint_every), progress: false };
+    let opts = ExecOptions {
+        checkpoint: Some(cp.clone()),
+        checkpoint_every: Some(checkpoint_every),
+        progress: false,
+    };
     let shift = |r: &Record| {
         let mut r = r.clone();
         r.elapsed_s = r.elapsed_s.map(|t| t + prior_wall);
@@ -757,10 +881,15 @@ fn auto_jobs(_runs: &[Planned], cores: usize) -> usize {
 
 /// Cores to use: Slurm's allocation inside a Slurm job, else every core.
 fn cores() -> usize {
-    if let Some(c) = std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+    if let Some(c) = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
         return c.max(1);
     }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// The text of a caught panic (`panic!("…")` payloads are `&str` or `String`).
@@ -782,7 +911,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The progress line's list of runs under way, with their steps at the last checkpoint.
 fn running(active: &[(String, u64, u64)]) -> String {
-    let parts: Vec<String> = active.iter().map(|(n, k, max)| format!("{n} [{k}/{max} steps]")).collect();
+    let parts: Vec<String> = active
+        .iter()
+        .map(|(n, k, max)| format!("{n} [{k}/{max} steps]"))
+        .collect();
     format!("running {}", parts.join(", "))
 }
 
@@ -811,7 +943,11 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     }
     if args.list {
         for p in &runs {
-            let st = if dir.exists() { state(&dir, p)? } else { State::New };
+            let st = if dir.exists() {
+                state(&dir, p)?
+            } else {
+                State::New
+            };
             let st = match st {
                 State::Done => "done".to_string(),
                 State::Partial(k) => format!("partial ({k} steps)"),
@@ -821,7 +957,8 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         }
         return Ok(());
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("--out {}: cannot create ({e})", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("--out {}: cannot create ({e})", dir.display()))?;
     let mut todo = Vec::new();
     let mut done = 0usize;
     for p in &runs {
@@ -831,9 +968,15 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         }
     }
     let cores = cores();
-    let jobs = args.jobs.unwrap_or_else(|| auto_jobs(&todo, cores)).clamp(1, todo.len().max(1));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| auto_jobs(&todo, cores))
+        .clamp(1, todo.len().max(1));
     let threads = (cores / jobs).max(1);
-    let shard_text = args.shard.map(|s| format!(" (shard {s} of a {total_grid}-run grid)")).unwrap_or_default();
+    let shard_text = args
+        .shard
+        .map(|s| format!(" (shard {s} of a {total_grid}-run grid)"))
+        .unwrap_or_default();
     eprintln!(
         "gn sweep: {} runs{shard_text} into {}: {done} done, {} to run; {jobs} at a time, {threads} thread(s) each",
         runs.len(),
@@ -845,8 +988,10 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     let bar = if tty {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(2));
         bar.set_style(
-            ProgressStyle::with_template("{spinner} runs {pos}/{len} [{elapsed_precise}] ETA {eta} {wide_msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{spinner} runs {pos}/{len} [{elapsed_precise}] ETA {eta} {wide_msg}",
+            )
+            .expect("valid template"),
         );
         bar.set_position(done as u64);
         bar.reset_eta();
@@ -863,7 +1008,13 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         ran: usize,
         errors: Vec<String>,
     }
-    let shared = Mutex::new(Shared { queue: todo.clone().into_iter(), active: Vec::new(), done, ran: 0, errors: Vec::new() });
+    let shared = Mutex::new(Shared {
+        queue: todo.clone().into_iter(),
+        active: Vec::new(),
+        done,
+        ran: 0,
+        errors: Vec::new(),
+    });
     let start = Instant::now();
     let to_run = todo.len();
     let log = |line: String| {
@@ -876,7 +1027,10 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("a thread pool");
                 loop {
                     let next = {
                         let mut s = lock(&shared);
@@ -900,8 +1054,14 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                     // A run that panics is reported as failed with the panic's message; the
                     // others go on (the lock below is never held while a run computes).
                     let outcome = pool
-                        .install(|| std::panic::catch_unwind(AssertUnwindSafe(|| run_one(&dir, &p, args.checkpoint_every, &progress))))
-                        .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))));
+                        .install(|| {
+                            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                run_one(&dir, &p, args.checkpoint_every, &progress)
+                            }))
+                        })
+                        .unwrap_or_else(|panic| {
+                            Err(format!("panicked: {}", panic_message(&*panic)))
+                        });
                     let secs = t0.elapsed().as_secs_f64();
                     let mut s = lock(&shared);
                     s.active.retain(|a| a.0 != p.name);
@@ -917,7 +1077,10 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
                             p.name,
                             r.summary.status.name(),
                             r.summary.iterations,
-                            r.summary.final_test_loss.map(|x| format!("{x:.4e}")).unwrap_or("-".into()),
+                            r.summary
+                                .final_test_loss
+                                .map(|x| format!("{x:.4e}"))
+                                .unwrap_or("-".into()),
                             secs,
                             if resumed { ", resumed" } else { "" },
                             fmt_secs(eta)
@@ -935,17 +1098,27 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         }
     });
     bar.finish_and_clear();
-    let s = shared.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let s = shared
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     eprintln!(
         "gn sweep: {} of {} runs done in {}{}",
         s.done - s.errors.len(),
         total,
         fmt_secs(start.elapsed().as_secs_f64()),
-        if s.errors.is_empty() { String::new() } else { format!(", {} failed", s.errors.len()) }
+        if s.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed", s.errors.len())
+        }
     );
     if s.errors.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} run(s) failed: {}", s.errors.len(), s.errors.join("; ")))
+        Err(format!(
+            "{} run(s) failed: {}",
+            s.errors.len(),
+            s.errors.join("; ")
+        ))
     }
 }
