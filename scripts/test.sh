@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what is missing first (fast when all is there):
+#   0. style: `cargo fmt --check` and `cargo clippy -D warnings`, natively and for wasm32;
 #   1. native `cargo test --release` of the core and the CLI;
 #   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
 #   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster.
@@ -11,6 +12,11 @@ stage() { printf '\n==== %s ====\n' "$*"; }
 
 stage "installing what is missing"
 scripts/install-web-tools.sh
+
+stage "style (cargo fmt --check; cargo clippy --all-targets -D warnings, native and wasm32)"
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 stage "native tests (cargo test --release)"
 cargo test --release

@@ -513,6 +513,7 @@ fn report_claims_agree_with_the_data() {
 }
 
 /// A handmade result: the fields the report reads.
+#[allow(clippy::too_many_arguments)]
 fn fake(
     dir: &Path,
     method: &str,

@@ -88,7 +88,7 @@ pub fn distinct<'a, T: PartialOrd + Copy>(
     let mut out: Vec<T> = Vec::new();
     for r in runs {
         let k = key(r);
-        if !out.iter().any(|x| *x == k) {
+        if !out.contains(&k) {
             out.push(k);
         }
     }

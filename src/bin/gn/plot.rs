@@ -9,6 +9,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
+/// A series of (x, y) points.
+type Points = Vec<(f64, f64)>;
+/// Error bars as (x, low, high).
+type Bars = Vec<(f64, f64, f64)>;
+
 static FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
 #[derive(Args, Clone, Debug)]
@@ -261,8 +266,7 @@ fn fmt_tick(v: f64) -> String {
         let s = s.trim_end_matches('0').trim_end_matches('.');
         s.to_string()
     } else {
-        let s = format!("{v:.0e}");
-        s.replace("e", "e")
+        format!("{v:.0e}")
     }
 }
 
@@ -526,7 +530,7 @@ fn figures(runs: &[Run], n_sel: Option<usize>, seed_sel: Option<u64>) -> Vec<Fig
     let agg = |sel: &dyn Fn(&Run) -> bool,
                val: &dyn Fn(&Run) -> Option<f64>,
                n: usize|
-     -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+     -> (Points, Bars) {
         let mut pts = Vec::new();
         let mut bars = Vec::new();
         for &t in &taus {

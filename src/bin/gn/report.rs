@@ -72,7 +72,7 @@ fn statuses(runs: &[&Run]) -> String {
     names.join("/")
 }
 
-fn sel<'a>(runs: &'a [Run], n: usize, tau0: f64, lr: f64, m: Method) -> Vec<&'a Run> {
+fn sel(runs: &[Run], n: usize, tau0: f64, lr: f64, m: Method) -> Vec<&Run> {
     runs.iter()
         .filter(|r| r.n() == n && r.tau0() == tau0 && r.lr() == lr && r.method() == m)
         .collect()

@@ -313,13 +313,16 @@ pub fn execute(trainer: &mut Trainer, opts: &ExecOptions) -> Result<RunResult, S
     )
 }
 
+/// Saves a checkpoint: the trainer, the records so far, and the wall time in seconds.
+pub type SaveHook<'a> = dyn FnMut(&Trainer, &[Record], f64) -> Result<(), String> + 'a;
+
 /// [`execute`] with the saving left to `save(trainer, records so far, seconds so far)`, called
 /// wherever `execute` writes `opts.checkpoint` (every `checkpoint_every` steps and at the end,
 /// only when `opts.checkpoint` is set). The sweep uses it to keep the records in its checkpoint.
 pub fn execute_with(
     trainer: &mut Trainer,
     opts: &ExecOptions,
-    save: &mut dyn FnMut(&Trainer, &[Record], f64) -> Result<(), String>,
+    save: &mut SaveHook<'_>,
 ) -> Result<RunResult, String> {
     let start = Instant::now();
     let max_iter = trainer.config().max_iter;
@@ -357,7 +360,7 @@ pub fn execute_with(
         records.extend(new);
         bar.set_position(trainer.iteration());
         if let (Some(k), Some(_)) = (every, &opts.checkpoint) {
-            if trainer.iteration() % k == 0 && !trainer.is_finished() {
+            if trainer.iteration().is_multiple_of(k) && !trainer.is_finished() {
                 save(trainer, &records, start.elapsed().as_secs_f64())?;
             }
         }
