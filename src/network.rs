@@ -182,15 +182,6 @@ impl Network {
     pub fn norm(&self) -> f64 {
         (self.u.norm_squared() + self.b.norm_squared() + self.v.norm_squared()).sqrt()
     }
-
-    /// True if every parameter is finite.
-    pub fn is_finite(&self) -> bool {
-        self.u
-            .iter()
-            .chain(self.b.iter())
-            .chain(self.v.iter())
-            .all(|x| x.is_finite())
-    }
 }
 
 /// Jᵀ z for the Jacobian J (N×P) of the N outputs with respect to θ, from the features

@@ -2,13 +2,11 @@
 //! (the `gn run` format), with small helpers to group runs and summarise seeds.
 
 use gauss_newton::{Method, RunResult, Status};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One result file.
 #[derive(Clone, Debug)]
 pub struct Run {
-    #[allow(dead_code)]
-    pub path: PathBuf,
     pub name: String,
     pub r: RunResult,
 }
@@ -62,7 +60,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                runs.push(Run { path, name, r });
+                runs.push(Run { name, r });
             }
             Err(e) => eprintln!(
                 "note: skipping {} (not a gn run result: {e})",
