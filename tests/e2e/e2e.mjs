@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_LIMIT_MS = 15 * 60 * 1000;
-const CLI_CSV_HEADER = 'iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s';
+const CLI_CSV_HEADER = 'iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s,flow_time';
 const COLORS = { gn: [0, 114, 178], gd: [213, 94, 0] };
 
 // ---------------------------------------------------------------------------------------------

@@ -277,7 +277,15 @@ fn exports_match_the_cli_formats() {
     run.step(25);
     let csv = run.csv();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), RECORD_KEYS.join(","));
+    // The CLI's columns: the record's fields, then the flow time t = λ·k.
+    assert_eq!(
+        lines.next().unwrap(),
+        gauss_newton::results::CSV_HEADER_FLOW
+    );
+    assert_eq!(
+        gauss_newton::results::CSV_HEADER_FLOW,
+        format!("{},flow_time", RECORD_KEYS.join(","))
+    );
     assert_eq!(lines.count(), run.record_count());
     let doc: Value = serde_json::from_str(&run.json()).unwrap();
     assert_eq!(doc["config"]["method"], "gd");
