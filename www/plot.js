@@ -67,6 +67,29 @@ export function ticks(lo, hi, log, pixels) {
   return out;
 }
 
+// A canvas sized to its box at the device's pixel ratio, cleared, with the page's colours:
+// { ctx, w, h, ink, faint, muted } in CSS pixels, or null while the box has no size.
+export function prepareCanvas(box, canvas, font) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = box.clientWidth, h = box.clientHeight;
+  if (!w || !h) return null;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = font;
+  const css = getComputedStyle(box);
+  const ink = css.getPropertyValue('--ink').trim() || '#222';
+  const faint = css.getPropertyValue('--grid').trim() || '#e5e5e5';
+  const muted = css.getPropertyValue('--muted').trim() || '#666';
+  return { ctx, w, h, ink, faint, muted };
+}
+
 export class LinePlot {
   constructor(container, { yLog = true, yLabel = '', xLabel = 'iteration', empty = 'Press Run to start', xFmt = null } = {}) {
     this.box = container;
@@ -162,23 +185,9 @@ export class LinePlot {
   }
 
   draw() {
-    const dpr = window.devicePixelRatio || 1;
-    const w = this.box.clientWidth, h = this.box.clientHeight;
-    if (!w || !h) return;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-      this.canvas.style.width = `${w}px`;
-      this.canvas.style.height = `${h}px`;
-    }
-    const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    ctx.font = FONT;
-    const css = getComputedStyle(this.box);
-    const ink = css.getPropertyValue('--ink').trim() || '#222';
-    const faint = css.getPropertyValue('--grid').trim() || '#e5e5e5';
-    const muted = css.getPropertyValue('--muted').trim() || '#666';
+    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    if (!surface) return;
+    const { ctx, w, h, ink, faint, muted } = surface;
     const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
     const b = this.bounds();
     if (!b) {

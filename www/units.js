@@ -5,7 +5,7 @@
 // now, a dashed line at 0° for the teacher's directions. HiDPI canvas, hover readout, and a
 // text alternative (aria-label) set by the caller. No dependencies beyond plot.js.
 
-import { fmt, ticks } from './plot.js';
+import { fmt, prepareCanvas, ticks } from './plot.js';
 
 const FONT = '11px system-ui, "DejaVu Sans", sans-serif';
 const MARGIN = { left: 46, right: 18, top: 10, bottom: 34 };
@@ -76,23 +76,9 @@ export class UnitsPlot {
   }
 
   draw() {
-    const dpr = window.devicePixelRatio || 1;
-    const w = this.box.clientWidth, h = this.box.clientHeight;
-    if (!w || !h) return;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-      this.canvas.style.width = `${w}px`;
-      this.canvas.style.height = `${h}px`;
-    }
-    const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    ctx.font = FONT;
-    const css = getComputedStyle(this.box);
-    const ink = css.getPropertyValue('--ink').trim() || '#222';
-    const faint = css.getPropertyValue('--grid').trim() || '#e5e5e5';
-    const muted = css.getPropertyValue('--muted').trim() || '#666';
+    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    if (!surface) return;
+    const { ctx, w, h, ink, faint, muted } = surface;
     const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
     const b = this.bounds();
     this.map = null;
