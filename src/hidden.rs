@@ -26,23 +26,49 @@ pub struct Unit<'a> {
     pub b: f64,
 }
 
-/// The instruction sets the kernels run with on this machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The instruction sets the kernels run with, from least to most (so `min` caps a level).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SimdLevel {
-    /// x86-64 with AVX-512 (F, VL, DQ) and FMA: 8 doubles per register.
-    Avx512,
-    /// x86-64 with AVX2 and FMA: 4 doubles per register.
-    Avx2Fma,
     /// Whatever the target guarantees (SSE2 on x86-64; `simd128` in wasm when enabled).
     Baseline,
+    /// x86-64 with AVX2 and FMA: 4 doubles per register.
+    Avx2Fma,
+    /// x86-64 with AVX-512 (F, VL, DQ) and FMA: 8 doubles per register.
+    Avx512,
+}
+
+impl SimdLevel {
+    /// Every level, least first.
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Baseline, SimdLevel::Avx2Fma, SimdLevel::Avx512];
+
+    /// The level `GN_SIMD` names (`avx512`, `avx2`, `baseline`), if it is set to one of them.
+    fn from_env() -> Option<SimdLevel> {
+        match std::env::var("GN_SIMD").ok()?.as_str() {
+            "avx512" => Some(SimdLevel::Avx512),
+            "avx2" => Some(SimdLevel::Avx2Fma),
+            "baseline" => Some(SimdLevel::Baseline),
+            _ => None,
+        }
+    }
+}
+
+/// The level the kernels run at: the best this CPU supports, lowered to `GN_SIMD` if that is
+/// set (`avx512`, `avx2` or `baseline`; a level above the CPU's is ignored), so that one
+/// machine can measure and test the paths of smaller ones. Read once.
+pub fn simd_level() -> SimdLevel {
+    static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cpu = cpu_simd_level();
+        SimdLevel::from_env().map_or(cpu, |wanted| wanted.min(cpu))
+    })
 }
 
 /// The best level this CPU supports (checked once).
-pub fn simd_level() -> SimdLevel {
+pub fn cpu_simd_level() -> SimdLevel {
     #[cfg(target_arch = "x86_64")]
     {
-        static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
-        *LEVEL.get_or_init(|| {
+        static CPU: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *CPU.get_or_init(|| {
             use std::arch::is_x86_feature_detected as has;
             if has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("fma") {
                 SimdLevel::Avx512
@@ -75,7 +101,7 @@ impl std::fmt::Display for SimdLevel {
 macro_rules! simd_dispatch {
     ($(#[$doc:meta])* fn $name:ident($($a:ident: $t:ty),*) => $generic:ident) => {
         $(#[$doc])*
-        fn $name($($a: $t),*) {
+        fn $name(level: SimdLevel, $($a: $t),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
@@ -86,13 +112,15 @@ macro_rules! simd_dispatch {
                 unsafe fn avx2($($a: $t),*) {
                     $generic::<crate::activation::Fused>($($a),*)
                 }
-                match simd_level() {
+                // A level above the CPU's would be undefined behaviour: never run it.
+                match level.min(cpu_simd_level()) {
                     // SAFETY: the CPU has the features these functions were compiled for.
                     SimdLevel::Avx512 => return unsafe { avx512($($a),*) },
                     SimdLevel::Avx2Fma => return unsafe { avx2($($a),*) },
                     SimdLevel::Baseline => {}
                 }
             }
+            let _ = level;
             $generic::<Separate>($($a),*)
         }
     };
@@ -108,7 +136,7 @@ pub fn unit(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64],
     if let Some((ds, _)) = &ds {
         assert_eq!(ds.len(), s.len());
     }
-    unit_dispatch(act, unit, s, ds)
+    unit_dispatch(simd_level(), act, unit, s, ds)
 }
 
 #[inline(always)]
@@ -197,7 +225,7 @@ pub fn gd_unit(
 ) {
     let n = g.len();
     assert!(x.len() == n * p.u.len() && t.len() == n, "shapes");
-    gd_unit_dispatch(act, x, p, g, lr / m as f64, t)
+    gd_unit_dispatch(simd_level(), act, x, p, g, lr / m as f64, t)
 }
 
 #[inline(always)]
@@ -226,7 +254,7 @@ pub fn forward_unit(
     second: Option<(f64, &mut [f64])>,
 ) {
     assert_eq!(unit.x.len(), f.len() * unit.u.len(), "X must be N×d");
-    forward_dispatch(act, unit, c, f, second)
+    forward_dispatch(simd_level(), act, unit, c, f, second)
 }
 
 #[inline(always)]
@@ -374,10 +402,79 @@ fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64,
 mod tests {
     use super::*;
 
+    /// The levels this CPU can run (every one on an AVX-512 machine).
+    fn levels() -> impl Iterator<Item = SimdLevel> {
+        SimdLevel::ALL
+            .into_iter()
+            .filter(|l| *l <= cpu_simd_level())
+    }
+
+    /// A batch X (N×d, column-major) with entries in [−2, 2).
+    fn batch(n: usize, d: usize) -> Vec<f64> {
+        (0..n * d)
+            .map(|k| ((k * 37) % 101) as f64 / 25.0 - 2.0)
+            .collect()
+    }
+
+    /// The forward and GD kernels at every level the CPU has, against the scalar reference
+    /// forms: f += c σ(h), and one GD step's v, u, b updates written out with σ, σ'.
+    #[test]
+    fn forward_and_gd_match_scalar_forms_at_every_level() {
+        let d = 3;
+        let (u0, b0, v0) = ([0.7, -1.3, 2.1], 0.3, -1.7);
+        for level in levels() {
+            for act in [Activation::Silu, Activation::Relu, Activation::Tanh] {
+                for n in [1, 15, 16, 17, 203] {
+                    let x = batch(n, d);
+                    let h: Vec<f64> = (0..n)
+                        .map(|r| b0 + (0..d).map(|j| x[j * n + r] * u0[j]).sum::<f64>())
+                        .collect();
+                    let tol = 1e-13;
+                    // Forward: f = 0.5 + c σ(h), and a second layer with c' = −2.
+                    let (mut f, mut f2) = (vec![0.5; n], vec![0.0; n]);
+                    let unit = Unit {
+                        x: &x,
+                        u: &u0,
+                        b: b0,
+                    };
+                    forward_dispatch(level, act, &unit, 0.25, &mut f, Some((-2.0, &mut f2)));
+                    for r in 0..n {
+                        let want = 0.5 + 0.25 * act.sigma(h[r]);
+                        assert!((f[r] - want).abs() <= tol, "{level:?} {act:?} f, n={n}");
+                        assert!((f2[r] + 2.0 * act.sigma(h[r])).abs() <= tol);
+                    }
+                    // GD: v ← v − s gᵀσ(h), u_j ← u_j − s v Σ_n g σ'(h) x_j, b likewise.
+                    let g: Vec<f64> = (0..n).map(|r| ((r * 13) % 7) as f64 / 7.0 - 0.4).collect();
+                    let (mut u, mut b, mut v, mut t) = (u0, b0, v0, vec![0.0; n]);
+                    let p = UnitMut {
+                        u: &mut u,
+                        b: &mut b,
+                        v: &mut v,
+                    };
+                    gd_unit_dispatch(level, act, &x, p, &g, 0.1, &mut t);
+                    let gs: f64 = (0..n).map(|r| g[r] * act.sigma(h[r])).sum();
+                    let t_ref: Vec<f64> = (0..n).map(|r| g[r] * act.sigma_prime(h[r])).collect();
+                    assert!((v - (v0 - 0.1 * gs)).abs() <= tol, "{level:?} {act:?} v");
+                    let db: f64 = t_ref.iter().sum();
+                    assert!(
+                        (b - (b0 - 0.1 * v0 * db)).abs() <= tol,
+                        "{level:?} {act:?} b"
+                    );
+                    for j in 0..d {
+                        let du: f64 = (0..n).map(|r| t_ref[r] * x[j * n + r]).sum();
+                        assert!((u[j] - (u0[j] - 0.1 * v0 * du)).abs() <= tol, "{level:?} u");
+                    }
+                }
+            }
+        }
+    }
+
     /// The fused kernel against the scalar reference forms σ, σ' at h = X u + b.
     #[test]
     fn unit_matches_scalar_forms() {
-        for act in [Activation::Silu, Activation::Relu, Activation::Tanh] {
+        for (level, act) in levels()
+            .flat_map(|l| [Activation::Silu, Activation::Relu, Activation::Tanh].map(|a| (l, a)))
+        {
             for n in [1, 15, 16, 17, 203] {
                 let d = 3;
                 let x: Vec<f64> = (0..n * d)
@@ -387,15 +484,16 @@ mod tests {
                 let (b, v) = (0.3, -1.7);
                 let unit = Unit { x: &x, u: &u, b };
                 let (mut s, mut ds, mut s_only) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-                super::unit(act, &unit, &mut s, Some((&mut ds, v)));
-                super::unit(act, &unit, &mut s_only, None);
+                unit_dispatch(level, act, &unit, &mut s, Some((&mut ds, v)));
+                unit_dispatch(level, act, &unit, &mut s_only, None);
                 for r in 0..n {
                     let h: f64 = b + (0..d).map(|j| x[j * n + r] * u[j]).sum::<f64>();
                     let tol = 1e-14 * (1.0 + h.abs());
-                    assert!((s[r] - act.sigma(h)).abs() <= tol, "{act:?} σ({h}) n={n}");
+                    let at = format!("{level:?} {act:?} n={n}");
+                    assert!((s[r] - act.sigma(h)).abs() <= tol, "{at}: σ({h})");
                     assert!(
                         (ds[r] - v * act.sigma_prime(h)).abs() <= 4.0 * tol,
-                        "{act:?} σ'({h}) n={n}"
+                        "{at}: σ'({h})"
                     );
                     assert_eq!(s[r], s_only[r], "S the same with or without D");
                 }

@@ -63,10 +63,15 @@ fn trainer(method: Method, n: usize, m: usize, eval_every: u64) -> Result<Traine
 pub fn main(args: BenchArgs) -> Result<(), String> {
     let reps = args.reps.max(1);
     let m = args.m;
+    let (level, cpu_level) = (hidden::simd_level(), hidden::cpu_simd_level());
+    let lowered = if level == cpu_level {
+        String::new()
+    } else {
+        format!(" (lowered by GN_SIMD; the CPU has {cpu_level})")
+    };
     println!(
-        "gn bench: M = {m}, τ₀ = 1, {reps} timed repetitions each (median); {} threads; kernels: {}; CPU: {}",
+        "gn bench: M = {m}, τ₀ = 1, {reps} timed repetitions each (median); {} threads; kernels: {level}{lowered}; CPU: {}",
         rayon_threads(),
-        hidden::simd_level(),
         cpu_name()
     );
     println!(
