@@ -3,7 +3,10 @@
 #   0. style: `cargo fmt --check` and `cargo clippy -D warnings`, natively and for wasm32;
 #   1. native `cargo test --release` of the core and the CLI;
 #   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
-#   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster.
+#   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster;
+#   4. the committed results: `gn report --json` on results/paper/flow/runs equals the committed
+#      claims.json, and an independent reading of the run files (scripts/check-claims.py)
+#      reaches the same verdicts for claims (b) and (c).
 # Each stage prints its own summary; the script stops at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +29,12 @@ SKIP_INSTALL=1 scripts/web-test.sh
 
 stage "sweep, Slurm, plots and report tests"
 scripts/test-sweep.sh
+
+stage "committed results (report matches claims.json; independent check of claims b and c)"
+report_json=$(mktemp)
+target/release/gn report results/paper/flow/runs --json "$report_json" >/dev/null
+python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(a!=b and "results/paper/flow/claims.json is stale: regenerate it with gn report" or 0)' "$report_json" results/paper/flow/claims.json
+rm -f "$report_json"
+python3 scripts/check-claims.py results/paper/flow
 
 stage "all test stages passed"

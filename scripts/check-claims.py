@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""An independent reading of the committed paper-flow runs: claims (b) and (c).
+
+Reads the run files (`*.json`: config, records, summary) of a paper-flow results folder with
+nothing but the Python standard library, decides claims (b) and (c) from the rules the README
+states, and compares its verdicts with the `gn report --json` file committed beside them.
+It shares no code with the Rust analysis (`src/analysis.rs`); it exists to catch that code
+disagreeing with its own description.
+
+Rules (README, "The paper in flow time"):
+- GD's runs: method gd, no refit probe, flow-time limit t = 2e7. A GD run stands for GD at the
+  horizon if it converged, or stopped at its step limit at flow time >= 2e7. Diverged runs and
+  runs stopped short are left out of the means.
+- GN's runs: method gn at lr = 10, no refit probe, no flow-time limit; only converged ones count.
+- The grid: GD and GN at N = 100 (seeds 1-5), 500 (seeds 1-3), 1000 (seed 1).
+- (b) at tau0 = 0.01: for every N, the mean final test loss of GD is below GN's.
+- (c) at tau0 = 100: for every N, max(GN, GD) <= 1.25 * min(GN, GD) of the mean test losses.
+- Until every run of the claim's grid is in the folder the claim is "incomplete".
+
+Usage: scripts/check-claims.py [RESULTS_DIR]   (default results/paper/flow)
+Exit status 0 if the verdicts agree with claims.json, 1 if not.
+"""
+import glob
+import json
+import math
+import os
+import sys
+
+HORIZON = 2e7
+SEEDS = {100: [1, 2, 3, 4, 5], 500: [1, 2, 3], 1000: [1]}
+CLOSE = 1.25
+
+
+def load(folder):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "runs", "*.json"))):
+        with open(path) as f:
+            run = json.load(f)
+        if "config" in run and "summary" in run:
+            runs.append(run)
+    return runs
+
+
+def is_gd(c):
+    return c["method"] == "gd" and not c.get("refit") and c.get("max_flow_time") == HORIZON
+
+
+def is_gn(c):
+    return (c["method"] == "gn" and not c.get("refit") and c.get("max_flow_time") is None
+            and c["lr"] == 10.0)
+
+
+def at_horizon(run):
+    s = run["summary"]
+    if s["status"] == "converged":
+        return True
+    t = s.get("flow_time", run["config"]["lr"] * s["iterations"])
+    return s["status"] == "max_iter" and t >= HORIZON * (1 - 1e-9)
+
+
+def mean(xs):
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    return sum(xs) / len(xs) if xs else None
+
+
+def claim(runs, tau0, smallest):
+    """(holds or None, found, expected, per-N lines) for claim (b) (smallest) or (c)."""
+    cell = [r for r in runs if r["config"]["tau0"] == tau0 and r["config"]["m"] == 5000
+            and r["config"]["activation"] == "silu"]
+    expected = found = 0
+    verdicts, lines = [], []
+    for n, seeds in SEEDS.items():
+        gd = [r for r in cell if is_gd(r["config"]) and r["config"]["n"] == n
+              and r["config"]["seed"] in seeds]
+        gn = [r for r in cell if is_gn(r["config"]) and r["config"]["n"] == n
+              and r["config"]["seed"] in seeds]
+        expected += 2 * len(seeds)
+        found += len({r["config"]["seed"] for r in gd}) + len({r["config"]["seed"] for r in gn})
+        lg = mean(r["summary"].get("final_test_loss") for r in gn
+                  if r["summary"]["status"] == "converged")
+        ld = mean(r["summary"].get("final_test_loss") for r in gd if at_horizon(r))
+        ok = None
+        if lg is not None and ld is not None:
+            ok = ld < lg if smallest else max(lg, ld) <= CLOSE * min(lg, ld)
+            verdicts.append(ok)
+        lines.append(f"  N={n}: GN {lg} ({len(gn)} runs), GD {ld} ({len(gd)} runs) -> {ok}")
+    holds = all(verdicts) if verdicts else None
+    return holds, found, expected, lines
+
+
+def verdict_text(holds, found, expected):
+    if found < expected:
+        return f"incomplete: {found} of {expected} runs"
+    return {True: "holds", False: "fails", None: "undecided"}[holds]
+
+
+def main():
+    folder = sys.argv[1] if len(sys.argv) > 1 else "results/paper/flow"
+    runs = load(folder)
+    with open(os.path.join(folder, "claims.json")) as f:
+        committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("b", "c")}
+    agree = True
+    for cid, tau0, smallest in (("b", 0.01, True), ("c", 100.0, False)):
+        holds, found, expected, lines = claim(runs, tau0, smallest)
+        mine = verdict_text(holds, found, expected)
+        theirs = committed[cid]["verdict"]
+        same = mine == theirs
+        agree &= same
+        print(f"({cid}) independent: {mine}; claims.json: {theirs}"
+              f" -> {'agree' if same else 'DISAGREE'}")
+        print("\n".join(lines))
+    print(f"{len(runs)} run files read from {folder}/runs")
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
