@@ -77,6 +77,11 @@ pub trait Pointwise {
     fn value(z: f64) -> f64;
     /// (σ(z), σ'(z))
     fn value_slope(z: f64) -> (f64, f64);
+    /// What GD keeps of an entry between steps, from which σ and σ' follow cheaply
+    /// ([`Pointwise::from_carry`]): SiLU's sigmoid, tanh itself, ReLU's σ.
+    fn carry(z: f64) -> f64;
+    /// (σ(z), σ'(z)) from z and its [`Pointwise::carry`], bit-identical to `value_slope(z)`.
+    fn from_carry(z: f64, c: f64) -> (f64, f64);
 }
 
 /// SiLU with multiply-adds of kind `F`.
@@ -89,12 +94,21 @@ impl<F: MulAdd> Pointwise for SiluWith<F> {
     #[inline(always)]
     fn value(z: f64) -> f64 {
         // The same operations as in value_slope, so S is bit-identical either way.
-        z * (1.0 / (1.0 + exp_with::<F>(-z)))
+        z * Self::carry(z)
     }
     /// σ'(z) = s (1 + z (1 − s)), s = sigmoid(z)
     #[inline(always)]
     fn value_slope(z: f64) -> (f64, f64) {
-        let s = 1.0 / (1.0 + exp_with::<F>(-z));
+        Self::from_carry(z, Self::carry(z))
+    }
+    /// s = sigmoid(z) = 1 / (1 + e^{−z})
+    #[inline(always)]
+    fn carry(z: f64) -> f64 {
+        1.0 / (1.0 + exp_with::<F>(-z))
+    }
+    /// σ = z s, σ' = s (1 + z (1 − s))
+    #[inline(always)]
+    fn from_carry(z: f64, s: f64) -> (f64, f64) {
         (z * s, s * (1.0 + z * (1.0 - s)))
     }
 }
@@ -108,6 +122,15 @@ impl Pointwise for ReluFn {
     fn value_slope(z: f64) -> (f64, f64) {
         (Activation::Relu.sigma(z), Activation::Relu.sigma_prime(z))
     }
+    /// σ(z) (ReLU is cheap: nothing is saved by keeping more)
+    #[inline(always)]
+    fn carry(z: f64) -> f64 {
+        Self::value(z)
+    }
+    #[inline(always)]
+    fn from_carry(z: f64, _: f64) -> (f64, f64) {
+        Self::value_slope(z)
+    }
 }
 
 impl Pointwise for TanhFn {
@@ -118,7 +141,16 @@ impl Pointwise for TanhFn {
     /// σ'(z) = 1 − tanh²(z)
     #[inline(always)]
     fn value_slope(z: f64) -> (f64, f64) {
-        let t = z.tanh();
+        Self::from_carry(z, Self::carry(z))
+    }
+    /// t = tanh(z)
+    #[inline(always)]
+    fn carry(z: f64) -> f64 {
+        z.tanh()
+    }
+    /// σ = t, σ' = 1 − t²
+    #[inline(always)]
+    fn from_carry(_: f64, t: f64) -> (f64, f64) {
         (t, 1.0 - t * t)
     }
 }
@@ -215,6 +247,11 @@ mod tests {
                 let z = (i as f64 - 1000.0) * 0.013;
                 let (s, ds) = P::value_slope(z);
                 assert_eq!(s, P::value(z), "{act:?}: σ the same alone or with σ'");
+                assert_eq!(
+                    (s, ds),
+                    P::from_carry(z, P::carry(z)),
+                    "{act:?}: from the carry"
+                );
                 assert!(
                     (s - act.sigma(z)).abs() <= 1e-15 * (1.0 + z.abs()),
                     "{act:?} σ({z})"

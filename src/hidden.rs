@@ -5,8 +5,9 @@
 //! ```
 //!
 //! fused in one pass, 16 inputs at a time held in registers: h is never written to memory, and
-//! the exponential of SiLU is inlined so the loop vectorises. [`gd_unit`] is a whole GD step
-//! for one unit in the same style (S and D are never stored). The generic code is compiled
+//! the exponential of SiLU is inlined so the loop vectorises. [`gd_unit_carried`] is a whole GD
+//! step for one unit in the same style (S and D are never stored; σ and σ' come from the
+//! sigmoid the previous step kept), and [`forward_unit`] its outputs. The generic code is compiled
 //! once per SIMD level and picked at run time ([`simd_level`]): AVX-512 where the CPU has it,
 //! AVX2 with FMA otherwise, plain x86-64 as the fallback, `simd128` in wasm.
 
@@ -101,14 +102,17 @@ impl std::fmt::Display for SimdLevel {
 macro_rules! simd_dispatch {
     ($(#[$doc:meta])* fn $name:ident($($a:ident: $t:ty),*) => $generic:ident) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         fn $name(level: SimdLevel, $($a: $t),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($a: $t),*) {
                     $generic::<crate::activation::Fused>($($a),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($a: $t),*) {
                     $generic::<crate::activation::Fused>($($a),*)
                 }
@@ -127,7 +131,8 @@ macro_rules! simd_dispatch {
 }
 
 simd_dispatch!(fn unit_dispatch(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) => unit_for);
-simd_dispatch!(fn gd_unit_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) => gd_unit_for);
+simd_dispatch!(fn forward_carry_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], carry: &mut [f64]) => forward_carry_for);
+simd_dispatch!(fn gd_carried_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, carry: &mut [f64], next: (f64, &mut [f64]), t: &mut [f64]) => gd_carried_for);
 simd_dispatch!(fn forward_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) => forward_for);
 
 /// s ← σ(X u + b) and, if given, ds ← v · σ'(X u + b) (the unit's column of S and of D).
@@ -198,7 +203,7 @@ fn block<F: MulAdd, S: Pointwise, const L: usize>(
     }
 }
 
-/// One hidden unit's parameters, updated in place by [`gd_unit`].
+/// One hidden unit's parameters, updated in place by [`gd_unit_carried`].
 pub struct UnitMut<'a> {
     /// u_i (d entries).
     pub u: &'a mut [f64],
@@ -206,41 +211,85 @@ pub struct UnitMut<'a> {
     pub v: &'a mut f64,
 }
 
-/// One GD step for unit i, fused, never storing S or D (DESIGN.md §3 with z = g):
+/// One GD step for unit i from its carry (DESIGN.md §3 with z = g; the carry is what
+/// [`Pointwise::carry`] keeps of each entry: SiLU's sigmoid), then its share of the next
+/// outputs, in one call per unit:
 ///
 /// ```text
-/// h = X u_i + b_i,   t = g ⊙ σ'(h)
+/// h = X u_i + b_i,   (σ(h), σ'(h)) from (h, carry),   t = g ⊙ σ'(h)
 /// v_i ← v_i − (λ/M) gᵀσ(h),   u_i ← u_i − (λ/M) v_i Xᵀt,   b_i ← b_i − (λ/M) v_i Σ_n t_n
+/// h' = X u_i + b_i,   carry ← carry(h'),   f' += (v_i/M) σ(h')
 /// ```
 ///
-/// `t` is scratch of N numbers.
-pub fn gd_unit(
+/// So a GD step evaluates the exponential once per entry, never stores S or D, and reads and
+/// writes N numbers per unit. The next outputs are bit-identical to [`forward_unit`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn gd_unit_carried(
     act: Activation,
     x: &[f64],
     p: UnitMut,
     g: &[f64],
     lr: f64,
     m: usize,
+    carry: &mut [f64],
+    f_next: &mut [f64],
     t: &mut [f64],
 ) {
     let n = g.len();
     assert!(x.len() == n * p.u.len() && t.len() == n, "shapes");
-    gd_unit_dispatch(simd_level(), act, x, p, g, lr / m as f64, t)
+    assert!(carry.len() == n && f_next.len() == n, "shapes");
+    let inv_m = 1.0 / m as f64;
+    gd_carried_dispatch(
+        simd_level(),
+        act,
+        x,
+        p,
+        g,
+        lr / m as f64,
+        carry,
+        (inv_m, f_next),
+        t,
+    )
+}
+
+/// [`forward_unit`] that also keeps each entry's carry (`carry` ← carry(X u_i + b_i)).
+pub fn forward_unit_carry(act: Activation, unit: &Unit, c: f64, f: &mut [f64], carry: &mut [f64]) {
+    assert_eq!(unit.x.len(), f.len() * unit.u.len(), "X must be N×d");
+    assert_eq!(carry.len(), f.len(), "one carry per input");
+    forward_carry_dispatch(simd_level(), act, unit, c, f, carry)
 }
 
 #[inline(always)]
-fn gd_unit_for<F: MulAdd>(
+#[allow(clippy::too_many_arguments)]
+fn gd_carried_for<F: MulAdd>(
     act: Activation,
     x: &[f64],
     p: UnitMut,
     g: &[f64],
     step: f64,
+    carry: &mut [f64],
+    next: (f64, &mut [f64]),
     t: &mut [f64],
 ) {
     match act {
-        Activation::Silu => gd_rows::<F, SiluWith<F>>(x, p, g, step, t),
-        Activation::Relu => gd_rows::<F, ReluFn>(x, p, g, step, t),
-        Activation::Tanh => gd_rows::<F, TanhFn>(x, p, g, step, t),
+        Activation::Silu => gd_carried_rows::<F, SiluWith<F>>(x, p, g, step, carry, next, t),
+        Activation::Relu => gd_carried_rows::<F, ReluFn>(x, p, g, step, carry, next, t),
+        Activation::Tanh => gd_carried_rows::<F, TanhFn>(x, p, g, step, carry, next, t),
+    }
+}
+
+#[inline(always)]
+fn forward_carry_for<F: MulAdd>(
+    act: Activation,
+    unit: &Unit,
+    c: f64,
+    f: &mut [f64],
+    carry: &mut [f64],
+) {
+    match act {
+        Activation::Silu => forward_carry_rows::<F, SiluWith<F>>(unit, c, f, carry),
+        Activation::Relu => forward_carry_rows::<F, ReluFn>(unit, c, f, carry),
+        Activation::Tanh => forward_carry_rows::<F, TanhFn>(unit, c, f, carry),
     }
 }
 
@@ -327,6 +376,33 @@ fn forward_rows<F: MulAdd, S: Pointwise>(
     }
 }
 
+/// f += c · σ(h) as in [`forward_rows`] (the same operations, so the same bits), keeping
+/// carry(h) of every entry.
+#[inline(always)]
+fn forward_carry_rows<F: MulAdd, S: Pointwise>(
+    unit: &Unit,
+    c: f64,
+    f: &mut [f64],
+    carry: &mut [f64],
+) {
+    let n = f.len();
+    let blocks = n / GD_LANES * GD_LANES;
+    for r in (0..blocks).step_by(GD_LANES) {
+        let h = pre_activation::<F, GD_LANES>(unit.x, n, r, unit.u, unit.b);
+        let cr = lanes(carry, r);
+        let fr = lanes(f, r);
+        for l in 0..GD_LANES {
+            cr[l] = S::carry(h[l]);
+            fr[l] = F::mul_add(c, S::from_carry(h[l], cr[l]).0, fr[l]);
+        }
+    }
+    for r in blocks..n {
+        let [h] = pre_activation::<F, 1>(unit.x, n, r, unit.u, unit.b);
+        carry[r] = S::carry(h);
+        f[r] = F::mul_add(c, S::from_carry(h, carry[r]).0, f[r]);
+    }
+}
+
 /// The [`GD_LANES`] entries of `a` from r, as an array (so the loops over them carry no
 /// bounds checks and vectorise).
 #[inline(always)]
@@ -355,8 +431,41 @@ fn dot<F: MulAdd>(a: &[f64], t: &[f64]) -> f64 {
     sum
 }
 
+/// A unit's GD step with σ and σ' from the carry, then its next outputs and carry.
 #[inline(always)]
-fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64, t: &mut [f64]) {
+fn gd_carried_rows<F: MulAdd, S: Pointwise>(
+    x: &[f64],
+    p: UnitMut,
+    g: &[f64],
+    step: f64,
+    carry: &mut [f64],
+    (inv_m, f_next): (f64, &mut [f64]),
+    t: &mut [f64],
+) {
+    let (u, b, v) = (p.u, p.b, p.v);
+    {
+        let carry = &*carry;
+        let p = UnitMut {
+            u: &mut *u,
+            b: &mut *b,
+            v: &mut *v,
+        };
+        gd_rows_with::<F>(x, p, g, step, t, |h, r| S::from_carry(h, carry[r]));
+    }
+    let unit = Unit { x, u, b: *b };
+    forward_carry_rows::<F, S>(&unit, *v * inv_m, f_next, carry);
+}
+
+/// One GD step for a unit with (σ(h_r), σ'(h_r)) = `slopes(h_r, r)`.
+#[inline(always)]
+fn gd_rows_with<F: MulAdd>(
+    x: &[f64],
+    p: UnitMut,
+    g: &[f64],
+    step: f64,
+    t: &mut [f64],
+    slopes: impl Fn(f64, usize) -> (f64, f64),
+) {
     let n = g.len();
     let blocks = n / GD_LANES * GD_LANES;
     // gᵀσ(h) and t = g ⊙ σ'(h) at the current θ.
@@ -366,7 +475,7 @@ fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64,
         let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
         let tr = lanes(t, r);
         for l in 0..GD_LANES {
-            let (s, ds) = S::value_slope(h[l]);
+            let (s, ds) = slopes(h[l], r + l);
             acc[l] = F::mul_add(gr[l], s, acc[l]);
             tr[l] = gr[l] * ds;
         }
@@ -374,7 +483,7 @@ fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64,
     let mut gs = 0.0;
     for r in blocks..n {
         let [h] = pre_activation::<F, 1>(x, n, r, p.u, *p.b);
-        let (s, ds) = S::value_slope(h);
+        let (s, ds) = slopes(h, r);
         gs = F::mul_add(g[r], s, gs);
         t[r] = g[r] * ds;
     }
@@ -401,6 +510,16 @@ fn gd_rows<F: MulAdd, S: Pointwise>(x: &[f64], p: UnitMut, g: &[f64], step: f64,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (σ, σ') from a carry by the reference (non-vectorised) forms.
+    fn act_forms(act: Activation, z: f64, c: f64) -> (f64, f64) {
+        use crate::activation::{ReluFn, SiluWith, TanhFn};
+        match act {
+            Activation::Silu => SiluWith::<Separate>::from_carry(z, c),
+            Activation::Relu => ReluFn::from_carry(z, c),
+            Activation::Tanh => TanhFn::from_carry(z, c),
+        }
+    }
 
     /// The levels this CPU can run (every one on an AVX-512 machine).
     fn levels() -> impl Iterator<Item = SimdLevel> {
@@ -451,7 +570,12 @@ mod tests {
                         b: &mut b,
                         v: &mut v,
                     };
-                    gd_unit_dispatch(level, act, &x, p, &g, 0.1, &mut t);
+                    // The carry at θ (its outputs dropped), then the step from it.
+                    let mut carry = vec![0.0; n];
+                    forward_carry_dispatch(level, act, &unit, 0.0, &mut vec![0.0; n], &mut carry);
+                    let mut f_next = vec![1.0; n];
+                    let next = (0.5, &mut f_next[..]);
+                    gd_carried_dispatch(level, act, &x, p, &g, 0.1, &mut carry, next, &mut t);
                     let gs: f64 = (0..n).map(|r| g[r] * act.sigma(h[r])).sum();
                     let t_ref: Vec<f64> = (0..n).map(|r| g[r] * act.sigma_prime(h[r])).collect();
                     assert!((v - (v0 - 0.1 * gs)).abs() <= tol, "{level:?} {act:?} v");
@@ -463,6 +587,14 @@ mod tests {
                     for j in 0..d {
                         let du: f64 = (0..n).map(|r| t_ref[r] * x[j * n + r]).sum();
                         assert!((u[j] - (u0[j] - 0.1 * v0 * du)).abs() <= tol, "{level:?} u");
+                    }
+                    // The next outputs f' = 1 + (v'/2) σ(h') and carry at the new weights.
+                    for r in 0..n {
+                        let h1 = b + (0..d).map(|j| x[j * n + r] * u[j]).sum::<f64>();
+                        let want = 1.0 + 0.5 * v * act.sigma(h1);
+                        assert!((f_next[r] - want).abs() <= tol, "{level:?} {act:?} f'");
+                        let (s1, _) = act_forms(act, h1, carry[r]);
+                        assert!((s1 - act.sigma(h1)).abs() <= tol, "{level:?} {act:?} carry");
                     }
                 }
             }

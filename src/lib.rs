@@ -40,7 +40,7 @@ pub use config::{Activation, Config, FieldError, Method};
 pub use error::Error;
 pub use network::Network;
 pub use results::{Record, RunResult, Status, Summary};
-pub use trainer::Trainer;
+pub use trainer::{GdPath, Trainer};
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

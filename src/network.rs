@@ -84,18 +84,38 @@ impl Network {
         });
     }
 
-    /// One GD step on the inputs `x`, fused unit by unit ([`hidden::gd_unit`]):
-    /// θ ← θ − λ Jᵀ g without storing S or D.
-    pub fn gd_step_fused(&mut self, act: Activation, x: &DMatrix<f64>, g: &DVector<f64>, lr: f64) {
+    /// One GD step on the inputs `x` from the carry of the current θ (unit-major: unit i's
+    /// N entries at `carry[i·N..(i+1)·N]`, see [`hidden::gd_unit_carried`]): θ ← θ − λ Jᵀ g,
+    /// and `carry` becomes the new θ's. Returns f at the new θ, bit-identical to
+    /// [`Network::outputs_fused`] there (the same chunks, added in the same order).
+    pub fn gd_step_carried(
+        &mut self,
+        act: Activation,
+        x: &DMatrix<f64>,
+        g: &DVector<f64>,
+        lr: f64,
+        carry: &mut [f64],
+    ) -> DVector<f64> {
         let (n, m, d) = (x.nrows(), self.m(), self.d());
         assert_eq!(g.len(), n, "g has one entry per input");
+        assert_eq!(carry.len(), n * m, "one carry per input and unit");
         let mut ut = self.u.transpose(); // column i is u_i
         let (xs, g) = (x.as_slice(), g.as_slice());
-        let step = |(u, (b, v)): (&mut [f64], (&mut [f64], &mut [f64]))| {
-            let mut t = vec![0.0; n];
-            for ((u, b), v) in u.chunks_mut(d).zip(b).zip(v) {
-                hidden::gd_unit(act, xs, hidden::UnitMut { u, b, v }, g, lr, m, &mut t);
+        type Chunk<'a> = (
+            (&'a mut [f64], &'a mut [f64]),
+            (&'a mut [f64], &'a mut [f64]),
+        );
+        let step = |((u, carry), (b, v)): Chunk| {
+            let (mut t, mut f) = (vec![0.0; n], DVector::zeros(n));
+            let units = u
+                .chunks_mut(d)
+                .zip(carry.chunks_mut(n))
+                .zip(b.iter_mut().zip(v));
+            for ((u, carry), (b, v)) in units {
+                let p = hidden::UnitMut { u, b, v };
+                hidden::gd_unit_carried(act, xs, p, g, lr, m, carry, f.as_mut_slice(), &mut t);
             }
+            f
         };
         let (u, b, v) = (
             ut.as_mut_slice(),
@@ -104,17 +124,65 @@ impl Network {
         );
         let c = linalg::UNIT_CHUNK;
         #[cfg(not(target_arch = "wasm32"))]
-        {
+        let parts: Vec<DVector<f64>> = {
             use rayon::prelude::*;
             u.par_chunks_mut(c * d)
+                .zip(carry.par_chunks_mut(c * n))
                 .zip(b.par_chunks_mut(c).zip(v.par_chunks_mut(c)))
-                .for_each(step);
-        }
+                .map(step)
+                .collect()
+        };
         #[cfg(target_arch = "wasm32")]
-        u.chunks_mut(c * d)
+        let parts: Vec<DVector<f64>> = u
+            .chunks_mut(c * d)
+            .zip(carry.chunks_mut(c * n))
             .zip(b.chunks_mut(c).zip(v.chunks_mut(c)))
-            .for_each(step);
+            .map(step)
+            .collect();
         self.u = ut.transpose();
+        sum_in_order(n, parts)
+    }
+
+    /// f_θ on the rows of `x` as [`Network::outputs_fused`] computes it, and each entry's
+    /// carry (unit-major, as [`Network::gd_step_carried`] takes it).
+    pub fn outputs_carried(
+        &self,
+        act: Activation,
+        x: &DMatrix<f64>,
+        carry: &mut [f64],
+    ) -> DVector<f64> {
+        let (n, m, d) = (x.nrows(), self.m(), self.d());
+        assert_eq!(carry.len(), n * m, "one carry per input and unit");
+        let ut = self.u.transpose();
+        let inv_m = 1.0 / m as f64;
+        let chunk = |(c, carry): (usize, &mut [f64])| {
+            let mut f = DVector::zeros(n);
+            let first = c * linalg::UNIT_CHUNK;
+            for (k, carry) in carry.chunks_mut(n).enumerate() {
+                let i = first + k;
+                let unit = hidden::Unit {
+                    x: x.as_slice(),
+                    u: &ut.as_slice()[i * d..(i + 1) * d],
+                    b: self.b[i],
+                };
+                let c = self.v[i] * inv_m;
+                hidden::forward_unit_carry(act, &unit, c, f.as_mut_slice(), carry);
+            }
+            f
+        };
+        let per_chunk = linalg::UNIT_CHUNK * n;
+        #[cfg(not(target_arch = "wasm32"))]
+        let parts: Vec<DVector<f64>> = {
+            use rayon::prelude::*;
+            carry
+                .par_chunks_mut(per_chunk)
+                .enumerate()
+                .map(chunk)
+                .collect()
+        };
+        #[cfg(target_arch = "wasm32")]
+        let parts: Vec<DVector<f64>> = carry.chunks_mut(per_chunk).enumerate().map(chunk).collect();
+        sum_in_order(n, parts)
     }
 
     /// f_θ on the rows of `x` and, if given, the outputs with another last layer `other_v`
@@ -229,4 +297,13 @@ fn view_vec(v: &DVector<f64>) -> faer::MatRef<'_, f64> {
 fn view_mut_vec(v: &mut DVector<f64>) -> faer::MatMut<'_, f64> {
     let n = v.len();
     faer::MatMut::from_column_major_slice_mut(v.as_mut_slice(), n, 1)
+}
+
+/// Σ of the per-chunk outputs, added in chunk order from zero (as `outputs_fused` adds them).
+fn sum_in_order(n: usize, parts: Vec<DVector<f64>>) -> DVector<f64> {
+    let mut out = DVector::zeros(n);
+    for f in parts {
+        out += f;
+    }
+    out
 }

@@ -29,8 +29,35 @@ pub struct Trainer {
     work: Features,
     /// GN's solver, warm start and fallback count.
     gn: GnState,
-    /// GD by the fused passes between records ([`Trainer::set_gd_fused`]).
-    gd_fused: bool,
+    /// How GD steps between records are taken ([`Trainer::set_gd_path`]).
+    gd_path: GdPath,
+    /// For [`GdPath::Carried`]: f and the carry (unit-major, N per unit) at the current θ,
+    /// kept from one GD step to the next; dropped whenever θ changes another way.
+    carried: Option<(DVector<f64>, Vec<f64>)>,
+}
+
+/// How GD takes its steps between records (a record always takes the stored path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GdPath {
+    /// S and D stored, then Jᵀg from them (the reference; the path every record takes).
+    Stored,
+    /// One fused pass over the units per step, S and D never stored: σ, σ' from the carry the
+    /// previous step left (SiLU's sigmoid, N·M numbers), the update, then the next f and carry.
+    Carried,
+}
+
+impl GdPath {
+    /// The faster path for N inputs and M units, as measured by `gn bench` (README, "Speed"):
+    /// stored while S and D take at most 40 MB (N·M ≤ 2.5·10⁶: N ≤ 500 at M = 5000, 8–16 %
+    /// faster there), carried above (15 % faster at N = 2000); stored in wasm, where the
+    /// exponential rather than memory is the limit.
+    pub fn for_size(n: usize, m: usize) -> GdPath {
+        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) <= 2_500_000 {
+            GdPath::Stored
+        } else {
+            GdPath::Carried
+        }
+    }
 }
 
 impl Trainer {
@@ -91,6 +118,7 @@ impl Trainer {
     ) -> Trainer {
         crate::linalg::init();
         Trainer {
+            gd_path: GdPath::for_size(config.n, config.m),
             config,
             data,
             student,
@@ -101,7 +129,7 @@ impl Trainer {
             last: None,
             work: Features::default(),
             gn: GnState::default(),
-            gd_fused: cfg!(not(target_arch = "wasm32")),
+            carried: None,
         }
     }
 
@@ -132,10 +160,11 @@ impl Trainer {
     pub fn set_gn_solver(&mut self, solver: GnSolver) {
         self.gn.solver = solver;
     }
-    /// GD steps between records by the fused passes (the default natively) or from stored S
-    /// and D (the default in wasm, and the path every record takes).
-    pub fn set_gd_fused(&mut self, fused: bool) {
-        self.gd_fused = fused;
+    /// How GD steps between records are taken (by default [`GdPath::for_size`]; records
+    /// always take the stored path).
+    pub fn set_gd_path(&mut self, path: GdPath) {
+        self.gd_path = path;
+        self.carried = None;
     }
     /// The latest record made, if any.
     pub fn last_record(&self) -> Option<&Record> {
@@ -182,6 +211,8 @@ impl Trainer {
         let record = self.iterate_with(&mut feat);
         if !self.is_finished() {
             self.work = feat;
+        } else {
+            self.carried = None;
         }
         record
     }
@@ -199,29 +230,32 @@ impl Trainer {
         }
     }
 
-    /// A GD iteration with no record due, by the fused passes over units (S and D are never
-    /// stored): f and L_k, then θ ← θ − λ Jᵀ g. False when the full path must take this
-    /// iteration (a record is due, or the run stops here).
-    ///
-    /// The fused passes evaluate σ twice per entry to save writing and reading S and D, which
-    /// pays where memory bandwidth is the limit (natively, see `gn bench`); in wasm the
-    /// exponential is the limit and storing S and D is faster, so it is off there.
+    /// A GD iteration with no record due by [`GdPath::Carried`] (S and D are never stored):
+    /// L_k from the f the previous step left (or a fused forward pass), then θ ← θ − λ Jᵀ g.
+    /// False when the full path must take this iteration (a record is due, the run stops
+    /// here, or GD takes the stored path).
     fn gd_fused_iteration(&mut self) -> bool {
         let cfg = &self.config;
         let k = self.iteration;
-        if !self.gd_fused || cfg.method != Method::Gd || k.is_multiple_of(cfg.eval_every) {
+        if self.gd_path == GdPath::Stored
+            || cfg.method != Method::Gd
+            || k.is_multiple_of(cfg.eval_every)
+        {
             return false;
         }
-        let x = &self.data.x_train;
-        let (f, _) = self.student.outputs_fused(cfg.activation, x, None);
+        let (act, lr, x) = (cfg.activation, cfg.lr, &self.data.x_train);
+        let (f, mut carry) = self.carried.take().unwrap_or_else(|| {
+            let mut carry = vec![0.0; x.nrows() * self.student.m()];
+            (self.student.outputs_carried(act, x, &mut carry), carry)
+        });
         let loss = metrics::loss(&f, &self.data.y_train);
         let first = *self.loss_first.get_or_insert(loss);
         if self.stop_rule(loss, first, k).is_some() {
             return false;
         }
         let g = (f - &self.data.y_train) / x.nrows() as f64;
-        let (act, lr) = (cfg.activation, cfg.lr);
-        self.student.gd_step_fused(act, &self.data.x_train, &g, lr);
+        let f_next = self.student.gd_step_carried(act, x, &g, lr, &mut carry);
+        self.carried = Some((f_next, carry));
         self.iteration += 1;
         true
     }
@@ -230,6 +264,8 @@ impl Trainer {
         if self.gd_fused_iteration() {
             return None;
         }
+        // This iteration changes θ (or ends the run) another way.
+        self.carried = None;
         let cfg = &self.config;
         let x = &self.data.x_train;
         self.student.features_into(cfg.activation, x, true, feat);

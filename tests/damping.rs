@@ -7,7 +7,7 @@
 use gauss_newton::damping::{self, WarmStart};
 use gauss_newton::linalg::SymEig;
 use gauss_newton::step::{self, GnSolver};
-use gauss_newton::{Config, Method, Status, Trainer};
+use gauss_newton::{Activation, Config, GdPath, Method, Status, Trainer};
 use nalgebra::{DMatrix, DVector};
 
 fn config(tau0: f64) -> Config {
@@ -148,12 +148,19 @@ fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
     }
 }
 
-/// GD between records by the fused passes against GD from stored S and D: whole trajectories.
+/// GD between records by the carried fused pass against GD from stored S and D: whole
+/// trajectories (records drop the carry; the run stops by its step limit), each activation.
 #[test]
 fn fused_gd_trajectory_matches_the_stored_features_path() {
-    for tau0 in [0.01, 1.0] {
+    for (tau0, activation) in [
+        (0.01, Activation::Silu),
+        (1.0, Activation::Silu),
+        (1.0, Activation::Tanh),
+        (1.0, Activation::Relu),
+    ] {
         let cfg = Config {
             method: Method::Gd,
+            activation,
             n: 150,
             m: 700,
             max_iter: 400,
@@ -161,29 +168,30 @@ fn fused_gd_trajectory_matches_the_stored_features_path() {
             ..config(tau0)
         };
         let mut fused = Trainer::new(cfg.clone()).unwrap();
+        fused.set_gd_path(GdPath::Carried);
         let mut stored = Trainer::new(cfg).unwrap();
-        stored.set_gd_fused(false);
+        stored.set_gd_path(GdPath::Stored);
         let (rf, rs) = (fused.run(), stored.run());
         assert_eq!(rf.len(), rs.len());
         for (a, b) in rf.iter().zip(&rs) {
             let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
             assert!(
                 rel(a.train_loss, b.train_loss) <= 1e-12,
-                "τ₀={tau0} iter {}: {:e} vs {:e}",
+                "τ₀={tau0} {activation:?} iter {}: {:e} vs {:e}",
                 a.iter,
                 a.train_loss,
                 b.train_loss
             );
             assert!(
                 rel(a.test_loss.unwrap(), b.test_loss.unwrap()) <= 1e-12,
-                "τ₀={tau0} iter {}",
+                "τ₀={tau0} {activation:?} iter {}",
                 a.iter
             );
         }
         let diff = (&fused.student().u - &stored.student().u).amax();
         assert!(
             diff <= 1e-12 * stored.student().u.amax(),
-            "τ₀={tau0}: U differs by {diff:e}"
+            "τ₀={tau0} {activation:?}: U differs by {diff:e}"
         );
     }
 }

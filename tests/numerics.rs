@@ -287,10 +287,11 @@ fn gn_reaches_tolerance_in_far_fewer_iterations_than_gd() {
     );
 }
 
-/// The fused GD pass (S and D never stored) against finite differences of L, at sizes that
-/// exercise the kernel's lane blocks and remainders and more than one chunk of units.
+/// The carried GD pass (S and D never stored; σ, σ' from the carry) against finite
+/// differences of L, at sizes that exercise the kernel's lane blocks and remainders and more
+/// than one chunk of units.
 #[test]
-fn fused_gd_step_is_gradient_of_loss() {
+fn carried_gd_step_is_gradient_of_loss() {
     for act in ACTS {
         for (n, m) in [(9, 7), (17, 300)] {
             let cfg = Config {
@@ -307,7 +308,21 @@ fn fused_gd_step_is_gradient_of_loss() {
             let lr = 0.5;
             let g = (before.predict(act, &x) - &y) / n as f64;
             let mut after = before.clone();
-            after.gd_step_fused(act, &x, &g, lr);
+            let mut carry = vec![0.0; n * m];
+            let f = after.outputs_carried(act, &x, &mut carry);
+            assert!(
+                (&f - before.predict(act, &x)).amax() <= 1e-14,
+                "{act:?}: f from the carry pass"
+            );
+            let f_next = after.gd_step_carried(act, &x, &g, lr, &mut carry);
+            // The next outputs and carry it returns are those of the new weights.
+            let mut fresh = vec![0.0; n * m];
+            assert_eq!(
+                f_next,
+                after.outputs_carried(act, &x, &mut fresh),
+                "{act:?}: f'"
+            );
+            assert_eq!(carry, fresh, "{act:?}: the carry at the new weights");
             let after = flat(&after);
             for p in 0..theta.len() {
                 let expected = -lr * grad[p];

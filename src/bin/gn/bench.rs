@@ -6,7 +6,7 @@
 use clap::Args;
 use gauss_newton::damping::{self, WarmStart};
 use gauss_newton::linalg::{self, view, SymEig};
-use gauss_newton::{hidden, step, Config, Method, Trainer};
+use gauss_newton::{hidden, step, Config, GdPath, Method, Trainer};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -75,10 +75,11 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         cpu_name()
     );
     println!(
-        "{:>6} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>6} {:>12} {:>10} {:>10}",
+        "{:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>6} {:>12} {:>10} {:>10}",
         "N",
         "GN step",
         "GD step",
+        "GD carried",
         "GD stored",
         "Gram",
         "Gram GF/s",
@@ -97,8 +98,13 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         let t_gd = time(reps.max(25), || {
             gd.advance(1);
         });
+        let mut gd_two = trainer(Method::Gd, n, m, NEVER)?;
+        gd_two.set_gd_path(GdPath::Carried);
+        let t_gd_two = time(reps.max(25), || {
+            gd_two.advance(1);
+        });
         let mut gd_stored = trainer(Method::Gd, n, m, NEVER)?;
-        gd_stored.set_gd_fused(false);
+        gd_stored.set_gd_path(GdPath::Stored);
         let t_gd_stored = time(reps.max(25), || {
             gd_stored.advance(1);
         });
@@ -137,9 +143,10 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         let gram_rate = 2.0 * nf * (nf + 1.0) * mf / t_gram / 1e9;
         let plain_rate = 2.0 * nf * nf * mf / t_plain / 1e9;
         println!(
-            "{n:>6} {:>8.1}ms {:>8.2}ms {:>8.2}ms {:>8.1}ms {:>9.1} {:>9.1} {:>5.0}% {:>10.1}ms {:>8.1}ms {:>8.1}ms",
+            "{n:>6} {:>8.1}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.1}ms {:>9.1} {:>9.1} {:>5.0}% {:>10.1}ms {:>8.1}ms {:>8.1}ms",
             t_gn * 1e3,
             t_gd * 1e3,
+            t_gd_two * 1e3,
             t_gd_stored * 1e3,
             t_gram * 1e3,
             gram_rate,
@@ -150,7 +157,7 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
             (t_gd_rec - t_gd) * 1e3,
         );
     }
-    println!("GD step: fused passes over units (the native default); GD stored: from stored S and D (the wasm default).");
+    println!("GD step: the default path for this size (GdPath::for_size); GD carried: one fused pass per step, σ and σ' from the sigmoid the step before kept; GD stored: from stored S and D (the wasm default).");
     println!(
         "GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment)."
     );
