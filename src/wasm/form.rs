@@ -63,6 +63,7 @@ pub(super) fn parse_config(value: &JsValue) -> (Config, Vec<FieldError>) {
         }
         Err(e) => problems.push(e),
     }
+    cfg.apply_max_flow_time();
     finish(&cfg, &mut problems);
     (cfg, problems)
 }

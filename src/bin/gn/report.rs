@@ -468,9 +468,9 @@ fn run_table_with(runs: &[Run], flow: bool) -> String {
 /// and the claims in flow time measured against the paper-flow grid. Returns the Markdown
 /// sections and the JSON verdicts.
 fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String> {
-    use crate::sweep::{expand, preset_blocks, Preset, LAMBDA_STAR};
     use gauss_newton::analysis::{self, step_equivalence};
     use gauss_newton::flow::{EQUIV_TOL, HORIZON_T, REFERENCE_LR, STUDY_T};
+    use gauss_newton::sweep::{expand, preset_blocks, Preset, LAMBDA_STAR};
     let plan = expand(&preset_blocks(Preset::PaperFlow))?;
     let expected: Vec<gauss_newton::Config> = plan.iter().map(|p| p.config.clone()).collect();
     let found: Vec<gauss_newton::RunResult> = runs.iter().map(|r| r.r.clone()).collect();
