@@ -16,7 +16,11 @@
 //! - [`results`]: records, summary, CSV/JSON (the record's fields declared once);
 //! - [`sweep`]: sweep grids, presets (`paper-flow` and λ*), run names, sharding;
 //! - [`linalg`]: faer kernels on nalgebra matrices;
-//! - [`picture`]: the page's hidden-units and learned-function pictures.
+//! - [`picture`]: the page's hidden-units and learned-function pictures;
+//! - [`runs`]: loading a folder of run results;
+//! - [`analysis`]: GD's step-equivalence study and the paper's claims in flow time;
+//! - [`report`]: `gn report`'s Markdown and claim checks;
+//! - [`flow`]: flow time t = λ·k, GD's stability bound and λ* choice.
 //!
 //! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
 
@@ -33,7 +37,9 @@ pub mod linalg;
 pub mod metrics;
 pub mod network;
 pub mod picture;
+pub mod report;
 pub mod results;
+pub mod runs;
 pub mod step;
 pub mod sweep;
 pub mod trainer;

@@ -22,7 +22,7 @@ pub mod parse;
 pub mod run;
 
 pub use clock::{crash_for_testing, install_panic_hook, new_seed, start};
-pub use form::{check_form, page_spec, record_keys, validate, BROWSER_MEMORY_BUDGET};
+pub use form::{check_form, page_spec, record_keys, run_name, validate, BROWSER_MEMORY_BUDGET};
 pub use run::Run;
 
 pub use crate::results::{PACKED_KEYS, RECORD_KEYS};
