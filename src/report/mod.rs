@@ -232,6 +232,18 @@ fn claim_d(runs: &[Run]) -> Claim {
         "GN runs at τ₀ ≤ {SMALL_TAU0}. Part 1, at the smallest λ recorded with --refit: at some record during training (after iteration 0, before the last record), the refit test loss ≤ {WELL_BELOW} × the model's test loss at that record, and ≤ {WELL_BELOW} × the random-features test loss (the hidden layer has learned features); the record shown is the one with the lowest refit/model ratio among those. Part 2: mean final test loss over seeds at the smallest λ below that at the largest λ."
     )];
     let mut verdicts = Vec::new();
+    hidden_probe(&gn, &mut details, &mut verdicts);
+    smaller_step_lower_loss(&gn, &mut details, &mut verdicts);
+    Claim {
+        id: "d",
+        statement: "Hidden learning: at small τ₀ and small λ, GN's refit test loss falls well below its own test loss before the run ends, and smaller λ gives GN a lower final test loss".into(),
+        holds: if verdicts.len() == 2 { Some(verdicts.iter().all(|&v| v)) } else if verdicts.iter().any(|v| !v) { Some(false) } else { None },
+        details,
+    }
+}
+
+/// (d), part 1: the refit probe during training, for the smallest λ with refit records.
+fn hidden_probe(gn: &[&Run], details: &mut Vec<String>, verdicts: &mut Vec<bool>) {
     // Part 1: the refit probe during training, for the smallest λ with refit records.
     let probed: Vec<&Run> = gn
         .iter()
@@ -290,6 +302,10 @@ fn claim_d(runs: &[Run]) -> Claim {
         }
         verdicts.push(all);
     }
+}
+
+/// (d), part 2: smaller λ, lower final test loss (mean over seeds), per (N, τ₀).
+fn smaller_step_lower_loss(gn: &[&Run], details: &mut Vec<String>, verdicts: &mut Vec<bool>) {
     // Part 2: smaller λ, lower final test loss (mean over seeds), per (N, τ₀).
     let mut any = false;
     let mut all = true;
@@ -350,12 +366,6 @@ fn claim_d(runs: &[Run]) -> Claim {
         verdicts.push(all);
     } else {
         details.push("part 2: no (N, τ₀) with GN at two or more λ".into());
-    }
-    Claim {
-        id: "d",
-        statement: "Hidden learning: at small τ₀ and small λ, GN's refit test loss falls well below its own test loss before the run ends, and smaller λ gives GN a lower final test loss".into(),
-        holds: if verdicts.len() == 2 { Some(verdicts.iter().all(|&v| v)) } else if verdicts.iter().any(|v| !v) { Some(false) } else { None },
-        details,
     }
 }
 

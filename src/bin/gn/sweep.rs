@@ -99,16 +99,7 @@ fn dry_run_text(
     let mut steps: u128 = 0;
     for p in runs {
         let c = &p.config;
-        let st = if dir.exists() {
-            state(dir, p)?
-        } else {
-            State::New
-        };
-        let st = match st {
-            State::Done => "done".to_string(),
-            State::Partial(k) => format!("partial ({k} steps)"),
-            State::New => "new".to_string(),
-        };
+        let st = state_text(dir, p)?;
         let why = match p.step {
             Some(s) if s.lowered => format!(
                 "lowered: λ* = {} > half of GD's bound 2N/λ_max(A) = {:.4e} (λ_max(A) at init = {:.4e})",
@@ -377,6 +368,174 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
+/// A run's state as `--list` and `--dry-run` print it (`new` where the folder is missing).
+fn state_text(dir: &Path, p: &Planned) -> Result<String, String> {
+    let st = if dir.exists() {
+        state(dir, p)?
+    } else {
+        State::New
+    };
+    Ok(match st {
+        State::Done => "done".to_string(),
+        State::Partial(k) => format!("partial ({k} steps)"),
+        State::New => "new".to_string(),
+    })
+}
+
+/// The sweep's progress bar on a terminal (hidden otherwise), at `done` of `total` runs.
+fn progress_bar(tty: bool, total: u64, done: u64) -> ProgressBar {
+    if !tty {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(2));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} runs {pos}/{len} [{elapsed_precise}] ETA {eta} {wide_msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_position(done);
+    bar.reset_eta();
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
+}
+
+/// What the sweep's workers share, behind one lock.
+struct Shared {
+    queue: std::vec::IntoIter<Planned>,
+    /// Runs under way: name, steps taken (at the last checkpoint), step limit.
+    active: Vec<(String, u64, u64)>,
+    done: usize,
+    ran: usize,
+    errors: Vec<String>,
+}
+
+/// The sweep under way: its options, shared state, progress bar and clock.
+struct Sweep<'a> {
+    dir: &'a Path,
+    checkpoint_every: u64,
+    threads: usize,
+    total: u64,
+    to_run: usize,
+    tty: bool,
+    shared: Mutex<Shared>,
+    bar: ProgressBar,
+    start: Instant,
+}
+
+impl Sweep<'_> {
+    fn log(&self, line: String) {
+        if self.tty {
+            self.bar.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// The next run of the queue, marked as under way.
+    fn next(&self) -> Option<Planned> {
+        let mut s = lock(&self.shared);
+        let next = s.queue.next();
+        if let Some(p) = &next {
+            s.active.push((p.name.clone(), 0, p.config.max_iter));
+            self.bar.set_message(running(&s.active));
+        }
+        next
+    }
+
+    /// One worker: takes runs from the queue until it is empty, each on a pool of
+    /// `threads` threads. A run that panics is reported as failed with the panic's message;
+    /// the others go on (the lock is never held while a run computes).
+    fn worker(&self) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .expect("a thread pool");
+        while let Some(p) = self.next() {
+            let t0 = Instant::now();
+            let progress = |k: u64, max: u64| {
+                let mut s = lock(&self.shared);
+                if let Some(a) = s.active.iter_mut().find(|a| a.0 == p.name) {
+                    a.1 = k;
+                    a.2 = max;
+                }
+                self.bar.set_message(running(&s.active));
+            };
+            let outcome = pool
+                .install(|| {
+                    std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        run_one(self.dir, &p, self.checkpoint_every, &progress)
+                    }))
+                })
+                .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))));
+            self.finished(&p, outcome, t0.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Records a finished (or failed) run and prints its line.
+    fn finished(&self, p: &Planned, outcome: Result<(RunResult, bool), String>, secs: f64) {
+        let mut s = lock(&self.shared);
+        s.active.retain(|a| a.0 != p.name);
+        s.done += 1;
+        s.ran += 1;
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let eta = elapsed / s.ran as f64 * (self.to_run - s.ran) as f64;
+        let line = match outcome {
+            Ok((r, resumed)) => format!(
+                "[{}/{}] {}: {} after {} iterations, test loss {} ({:.1} s{}) ETA {}",
+                s.done,
+                self.total,
+                p.name,
+                r.summary.status.name(),
+                r.summary.iterations,
+                r.summary
+                    .final_test_loss
+                    .map(|x| format!("{x:.4e}"))
+                    .unwrap_or("-".into()),
+                secs,
+                if resumed { ", resumed" } else { "" },
+                fmt_secs(eta)
+            ),
+            Err(e) => {
+                s.errors.push(format!("{}: {e}", p.name));
+                format!("[{}/{}] {}: FAILED: {e}", s.done, self.total, p.name)
+            }
+        };
+        self.log(line);
+        self.bar.set_position(s.done as u64);
+        self.bar.set_message(running(&s.active));
+    }
+
+    /// The closing line, and the failures as the error.
+    fn finish(self) -> Result<(), String> {
+        self.bar.finish_and_clear();
+        let s = self
+            .shared
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        eprintln!(
+            "gn sweep: {} of {} runs done in {}{}",
+            s.done - s.errors.len(),
+            self.total,
+            fmt_secs(self.start.elapsed().as_secs_f64()),
+            if s.errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} failed", s.errors.len())
+            }
+        );
+        if s.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} run(s) failed: {}",
+                s.errors.len(),
+                s.errors.join("; ")
+            ))
+        }
+    }
+}
+
 pub fn main(args: SweepArgs) -> Result<(), String> {
     if args.checkpoint_every == 0 {
         return Err("--checkpoint-every: must be a whole number >= 1, got 0".into());
@@ -391,17 +550,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     }
     if args.list {
         for p in &runs {
-            let st = if dir.exists() {
-                state(&dir, p)?
-            } else {
-                State::New
-            };
-            let st = match st {
-                State::Done => "done".to_string(),
-                State::Partial(k) => format!("partial ({k} steps)"),
-                State::New => "new".to_string(),
-            };
-            println!("{}\t{}", p.name, st);
+            println!("{}\t{}", p.name, state_text(&dir, p)?);
         }
         return Ok(());
     }
@@ -431,142 +580,29 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
         dir.display(),
         todo.len()
     );
-    let total = runs.len() as u64;
     let tty = std::io::stderr().is_terminal() && !args.quiet;
-    let bar = if tty {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(2));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} runs {pos}/{len} [{elapsed_precise}] ETA {eta} {wide_msg}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_position(done as u64);
-        bar.reset_eta();
-        bar.enable_steady_tick(std::time::Duration::from_millis(500));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    struct Shared {
-        queue: std::vec::IntoIter<Planned>,
-        /// Runs under way: name, steps taken (at the last checkpoint), step limit.
-        active: Vec<(String, u64, u64)>,
-        done: usize,
-        ran: usize,
-        errors: Vec<String>,
-    }
-    let shared = Mutex::new(Shared {
-        queue: todo.clone().into_iter(),
-        active: Vec::new(),
-        done,
-        ran: 0,
-        errors: Vec::new(),
-    });
-    let start = Instant::now();
-    let to_run = todo.len();
-    let log = |line: String| {
-        if tty {
-            bar.println(line);
-        } else {
-            eprintln!("{line}");
-        }
+    let total = runs.len() as u64;
+    let sweep = Sweep {
+        dir: &dir,
+        checkpoint_every: args.checkpoint_every,
+        threads,
+        total,
+        to_run: todo.len(),
+        tty,
+        bar: progress_bar(tty, total, done as u64),
+        shared: Mutex::new(Shared {
+            queue: todo.into_iter(),
+            active: Vec::new(),
+            done,
+            ran: 0,
+            errors: Vec::new(),
+        }),
+        start: Instant::now(),
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("a thread pool");
-                loop {
-                    let next = {
-                        let mut s = lock(&shared);
-                        let next = s.queue.next();
-                        if let Some(p) = &next {
-                            s.active.push((p.name.clone(), 0, p.config.max_iter));
-                            bar.set_message(running(&s.active));
-                        }
-                        next
-                    };
-                    let Some(p) = next else { break };
-                    let t0 = Instant::now();
-                    let progress = |k: u64, max: u64| {
-                        let mut s = lock(&shared);
-                        if let Some(a) = s.active.iter_mut().find(|a| a.0 == p.name) {
-                            a.1 = k;
-                            a.2 = max;
-                        }
-                        bar.set_message(running(&s.active));
-                    };
-                    // A run that panics is reported as failed with the panic's message; the
-                    // others go on (the lock below is never held while a run computes).
-                    let outcome = pool
-                        .install(|| {
-                            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                run_one(&dir, &p, args.checkpoint_every, &progress)
-                            }))
-                        })
-                        .unwrap_or_else(|panic| {
-                            Err(format!("panicked: {}", panic_message(&*panic)))
-                        });
-                    let secs = t0.elapsed().as_secs_f64();
-                    let mut s = lock(&shared);
-                    s.active.retain(|a| a.0 != p.name);
-                    s.done += 1;
-                    s.ran += 1;
-                    let elapsed = start.elapsed().as_secs_f64();
-                    let eta = elapsed / s.ran as f64 * (to_run - s.ran) as f64;
-                    let line = match outcome {
-                        Ok((r, resumed)) => format!(
-                            "[{}/{}] {}: {} after {} iterations, test loss {} ({:.1} s{}) ETA {}",
-                            s.done,
-                            total,
-                            p.name,
-                            r.summary.status.name(),
-                            r.summary.iterations,
-                            r.summary
-                                .final_test_loss
-                                .map(|x| format!("{x:.4e}"))
-                                .unwrap_or("-".into()),
-                            secs,
-                            if resumed { ", resumed" } else { "" },
-                            fmt_secs(eta)
-                        ),
-                        Err(e) => {
-                            s.errors.push(format!("{}: {e}", p.name));
-                            format!("[{}/{}] {}: FAILED: {e}", s.done, total, p.name)
-                        }
-                    };
-                    log(line);
-                    bar.set_position(s.done as u64);
-                    bar.set_message(running(&s.active));
-                }
-            });
+            scope.spawn(|| sweep.worker());
         }
     });
-    bar.finish_and_clear();
-    let s = shared
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    eprintln!(
-        "gn sweep: {} of {} runs done in {}{}",
-        s.done - s.errors.len(),
-        total,
-        fmt_secs(start.elapsed().as_secs_f64()),
-        if s.errors.is_empty() {
-            String::new()
-        } else {
-            format!(", {} failed", s.errors.len())
-        }
-    );
-    if s.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} run(s) failed: {}",
-            s.errors.len(),
-            s.errors.join("; ")
-        ))
-    }
+    sweep.finish()
 }
