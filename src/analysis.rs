@@ -312,6 +312,43 @@ fn e3(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.3e}")).unwrap_or_else(|| "–".into())
 }
 
+/// Claim (a) on one GN/GD pair: GN reached the tolerance, in fewer steps than GD took (to
+/// converge, or before stopping at its cap or diverging without reaching it). Shared by the
+/// flow-time claims here and the iteration report ([`crate::report`]).
+pub fn gn_first(gn: &crate::Summary, gd: &crate::Summary) -> bool {
+    gn.status == Status::Converged
+        && (gd.status != Status::Converged || gn.iterations < gd.iterations)
+}
+
+/// Claims (b) and (c) on mean test losses: at the smallest τ₀ GD's is lower than GN's; at the
+/// largest the larger is at most `close` times the smaller.
+pub fn test_losses_agree(gn: f64, gd: f64, smallest: bool, close: f64) -> bool {
+    if smallest {
+        gd < gn
+    } else {
+        gn.max(gd) <= close * gn.min(gd)
+    }
+}
+
+/// The records of claim (d)'s refit probe during training, as (iteration, refit test loss,
+/// model test loss): after initialisation (iteration 0 is the random-features baseline),
+/// before the last record, both losses finite.
+pub fn refit_during_training(r: &RunResult) -> Vec<(u64, f64, f64)> {
+    let recs = &r.records;
+    recs[..recs.len().saturating_sub(1)]
+        .iter()
+        .filter(|x| x.iter > 0)
+        .filter_map(|x| Some((x.iter, x.refit_test_loss?, x.test_loss?)))
+        .filter(|(_, a, b)| a.is_finite() && b.is_finite() && *b > 0.0)
+        .collect()
+}
+
+/// Claim (d), part 1, on one record: the refit test loss is at most `well_below` times the
+/// model's and the random-features test loss `rf`.
+pub fn hidden_learned(refit: f64, test: f64, rf: f64, well_below: f64) -> bool {
+    refit <= well_below * test && refit <= well_below * rf
+}
+
 /// Whether a GD run can stand for GD at the horizon: converged, or stopped by its step limit
 /// at flow time ≥ `horizon`.
 pub fn at_horizon(r: &RunResult, horizon: f64) -> bool {
@@ -356,9 +393,7 @@ pub fn claim_a(expected: &[Config], found: &[RunResult], horizon: f64) -> Verdic
             continue;
         };
         pairs += 1;
-        let ok = g.summary.status == Status::Converged
-            && (d.summary.status != Status::Converged
-                || g.summary.iterations < d.summary.iterations);
+        let ok = gn_first(&g.summary, &d.summary);
         if !ok {
             bad += 1;
             details.push(format!(
@@ -454,8 +489,7 @@ pub fn claim_bc(
         );
         let ld = mean(usable.iter().filter_map(|r| r.summary.final_test_loss));
         let ok = match (lg, ld) {
-            (Some(a), Some(b)) if smallest => Some(b < a),
-            (Some(a), Some(b)) => Some(a.max(b) <= close * a.min(b)),
+            (Some(a), Some(b)) => Some(test_losses_agree(a, b, smallest, close)),
             _ => None,
         };
         if let Some(v) = ok {
@@ -521,15 +555,10 @@ pub fn claim_d(
     let mut part1 = Vec::new();
     for r in need.found.iter().filter(|r| r.config.lr == lmin) {
         let rf = r.summary.rf_test_loss.unwrap_or(f64::INFINITY);
-        let recs = &r.records;
-        let best = recs[..recs.len().saturating_sub(1)]
-            .iter()
-            .filter(|x| x.iter > 0)
-            .filter_map(|x| Some((x.iter, x.refit_test_loss?, x.test_loss?)))
-            .filter(|(_, a, b)| a.is_finite() && b.is_finite() && *b > 0.0)
+        let best = refit_during_training(r)
+            .into_iter()
             .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)));
-        let ok = best
-            .is_some_and(|(_, refit, test)| refit <= well_below * test && refit <= well_below * rf);
+        let ok = best.is_some_and(|(_, refit, test)| hidden_learned(refit, test, rf, well_below));
         part1.push(ok);
         if let Some((it, refit, test)) = best {
             details.push(format!(

@@ -28,26 +28,102 @@ impl Status {
     }
 }
 
-/// One row of the record: the state θ_k after `iter` steps, and the step taken from it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    pub iter: u64,
+/// Declares [`Record`] once: its fields in CSV column order, from which the struct, the CSV
+/// header and row, the key lists and the page's packed rows all follow.
+macro_rules! declare_record {
+    (
+        $(#[$fmeta:meta])* $first:ident: $fty:ty,
+        $( $(#[$meta:meta])* $name:ident: $ty:ty, )*
+    ) => {
+        /// One row of the record: the state θ_k after `iter` steps, and the step taken from it.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub struct Record {
+            $(#[$fmeta])* pub $first: $fty,
+            $( $(#[$meta])* pub $name: $ty, )*
+        }
+
+        /// The keys of a record, in the CSV's column order.
+        pub const RECORD_KEYS: &[&str] = &[stringify!($first) $(, stringify!($name))*];
+        /// The columns of the page's packed records: the record's keys, then the flow time
+        /// t = λ·k (DESIGN.md §3).
+        pub const PACKED_KEYS: &[&str] =
+            &[stringify!($first) $(, stringify!($name))*, "flow_time"];
+        /// The CSV header of [`records_csv`]: [`RECORD_KEYS`] joined by commas.
+        pub const CSV_HEADER: &str = concat!(stringify!($first) $(, ",", stringify!($name))*);
+        /// The CSV header of [`records_csv_with_flow_time`]: [`CSV_HEADER`], `flow_time` last.
+        pub const CSV_HEADER_FLOW: &str =
+            concat!(stringify!($first) $(, ",", stringify!($name))*, ",flow_time");
+
+        impl Record {
+            /// One CSV line (no newline); empty cells where a value was not computed.
+            pub fn csv_row(&self) -> String {
+                let mut out = Cell::text(&self.$first);
+                $( out.push(','); out.push_str(&Cell::text(&self.$name)); )*
+                out
+            }
+
+            /// Appends the record as numbers in [`PACKED_KEYS`] order (NaN where a value is
+            /// absent), the flow time that of a run of step size `lr`.
+            pub fn pack_into(&self, lr: f64, out: &mut Vec<f64>) {
+                out.push(Cell::number(&self.$first));
+                $( out.push(Cell::number(&self.$name)); )*
+                out.push(self.flow_time(lr));
+            }
+        }
+    };
+}
+
+/// How one record value reads in CSV and in the packed numbers.
+trait Cell {
+    fn text(&self) -> String;
+    fn number(&self) -> f64;
+}
+
+impl Cell for u64 {
+    fn text(&self) -> String {
+        self.to_string()
+    }
+    fn number(&self) -> f64 {
+        *self as f64
+    }
+}
+
+impl Cell for f64 {
+    fn text(&self) -> String {
+        format!("{self:e}")
+    }
+    fn number(&self) -> f64 {
+        *self
+    }
+}
+
+impl Cell for Option<f64> {
+    fn text(&self) -> String {
+        self.map(|v| format!("{v:e}")).unwrap_or_default()
+    }
+    fn number(&self) -> f64 {
+        self.unwrap_or(f64::NAN)
+    }
+}
+
+declare_record! {
+    iter: u64,
     /// Written as null in JSON when not finite (a diverged run).
     #[serde(deserialize_with = "null_as_nan")]
-    pub train_loss: f64,
-    pub test_loss: Option<f64>,
+    train_loss: f64,
+    test_loss: Option<f64>,
     /// λ_min(A), A = J Jᵀ at θ_k.
-    pub sigma_min: Option<f64>,
+    sigma_min: Option<f64>,
     /// λ_max(A).
-    pub sigma_max: Option<f64>,
+    sigma_max: Option<f64>,
     /// GN's damping ε = max(ε₀, λ_min(A)).
-    pub eps: Option<f64>,
+    eps: Option<f64>,
     /// ‖θ_{k+1} − θ_k‖ (absent at the last record: no step was taken).
-    pub step_norm: Option<f64>,
-    pub alignment: Option<f64>,
-    pub refit_test_loss: Option<f64>,
+    step_norm: Option<f64>,
+    alignment: Option<f64>,
+    refit_test_loss: Option<f64>,
     /// Seconds since the run started, filled in by the caller (the core has no clock).
-    pub elapsed_s: Option<f64>,
+    elapsed_s: Option<f64>,
 }
 
 /// The end of a run.
@@ -127,39 +203,10 @@ impl Serialize for RunResult {
     }
 }
 
-/// The CSV header of [`records_csv`], in the order of [`Record`]'s fields.
-pub const CSV_HEADER: &str =
-    "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s";
-
-/// The CSV header of [`records_csv_with_flow_time`]: [`CSV_HEADER`] and `flow_time` last.
-pub const CSV_HEADER_FLOW: &str =
-    "iter,train_loss,test_loss,sigma_min,sigma_max,eps,step_norm,alignment,refit_test_loss,elapsed_s,flow_time";
-
-fn cell(x: Option<f64>) -> String {
-    x.map(|v| format!("{v:e}")).unwrap_or_default()
-}
-
 impl Record {
     /// The flow time t = λ·k of this record, for a run with step size `lr`.
     pub fn flow_time(&self, lr: f64) -> f64 {
         flow_time(lr, self.iter)
-    }
-
-    /// One CSV line (no newline); empty cells where a value was not computed.
-    pub fn csv_row(&self) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{},{},{}",
-            self.iter,
-            cell(Some(self.train_loss)),
-            cell(self.test_loss),
-            cell(self.sigma_min),
-            cell(self.sigma_max),
-            cell(self.eps),
-            cell(self.step_norm),
-            cell(self.alignment),
-            cell(self.refit_test_loss),
-            cell(self.elapsed_s),
-        )
     }
 }
 
@@ -184,7 +231,7 @@ pub fn records_csv_with_flow_time(records: &[Record], lr: f64) -> String {
     for r in records {
         out.push_str(&r.csv_row());
         out.push(',');
-        out.push_str(&cell(Some(r.flow_time(lr))));
+        out.push_str(&Cell::text(&r.flow_time(lr)));
         out.push('\n');
     }
     out

@@ -2,10 +2,8 @@
 // the Rust page spec, mirrors the settings in the URL, and shows the problems Rust found next
 // to their fields. It decides nothing itself: every value goes to Rust's `check_form`.
 
-/** The form's keys, in URL order. */
-export const FORM_KEYS = [
-  'method', 'tau0', 'n', 'm', 'lr_gn', 'lr_gd', 'activation', 'seed', 'max_iter', 'eval_every_gn', 'eval_every_gd', 'refit',
-];
+/** The form's keys, in URL order: Rust's (page_spec().form_keys), set by the Controls. */
+export let FORM_KEYS = [];
 
 /** Problems about the overall size are shown under M and mark both N and M. */
 const FIELD_GROUPS = { size: ['n', 'm'] };
@@ -20,6 +18,7 @@ export class Controls {
     this.form = form;
     this.spec = spec;
     this.onChange = onChange;
+    FORM_KEYS = spec.form_keys;
     this.chips('tau0', spec.tau0_grid);
     this.chips('n', spec.n_grid);
     this.chips('m', spec.m_grid);

@@ -3,7 +3,7 @@
 // records for the plots and status cards, and keeps the settings in the URL. Numbers of the
 // science (defaults, grids, presets, validation, exports) all come from Rust.
 
-import init, { check_form, page_spec, new_seed } from './pkg/gauss_newton.js';
+import init, { check_form, page_spec, new_seed, run_name } from './pkg/gauss_newton.js';
 import { Controls } from './controls.js';
 import { LinePlot, fmt } from './plot.js';
 import { UnitsPlot } from './units.js';
@@ -135,8 +135,7 @@ class RunView {
   }
 
   fileStem() {
-    const c = this.config;
-    return `${c.method}-tau0_${c.tau0}-n${c.n}-m${c.m}-lr${c.lr}-seed${c.seed}`;
+    return run_name(this.config); // the library's, as gn sweep names its files
   }
 
   get active() {

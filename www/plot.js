@@ -69,6 +69,35 @@ export function ticks(lo, hi, log, pixels) {
 
 // A canvas sized to its box at the device's pixel ratio, cleared, with the page's colours:
 // { ctx, w, h, ink, faint, muted } in CSS pixels, or null while the box has no size.
+/**
+ * Grid lines with their labels, one per tick of `list` ({v, major, label}): along the y axis
+ * (`axis` 'y') horizontal lines at pos(v) from x = a to b, else vertical lines at pos(v) from
+ * y = a to b; minor ticks fainter. A label is drawn at `labelAt(p)` = [x, y], p the line's
+ * pixel position.
+ */
+export function gridLines(ctx, list, axis, pos, a, b, colors, labelAt) {
+  for (const t of list) {
+    const p = Math.round(pos(t.v)) + 0.5;
+    ctx.strokeStyle = colors.faint;
+    ctx.globalAlpha = t.major ? 1 : 0.45;
+    ctx.beginPath();
+    if (axis === 'y') {
+      ctx.moveTo(a, p);
+      ctx.lineTo(b, p);
+    } else {
+      ctx.moveTo(p, a);
+      ctx.lineTo(p, b);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    if (t.label) {
+      ctx.fillStyle = colors.muted;
+      const [x, y] = labelAt(p);
+      ctx.fillText(t.label, x, y);
+    }
+  }
+}
+
 export function prepareCanvas(box, canvas, font) {
   const dpr = window.devicePixelRatio || 1;
   const w = box.clientWidth, h = box.clientHeight;
@@ -212,36 +241,10 @@ export class LinePlot {
     ctx.lineWidth = 1;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
-    for (const t of ticks(b.y0, b.y1, yLog, B - T)) {
-      const y = Math.round(Y(t.v)) + 0.5;
-      ctx.strokeStyle = faint;
-      ctx.globalAlpha = t.major ? 1 : 0.45;
-      ctx.beginPath();
-      ctx.moveTo(L, y);
-      ctx.lineTo(R, y);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      if (t.label) {
-        ctx.fillStyle = muted;
-        ctx.fillText(t.label, L - 6, y);
-      }
-    }
+    gridLines(ctx, ticks(b.y0, b.y1, yLog, B - T), 'y', Y, L, R, { faint, muted }, (y) => [L - 6, y]);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const t of ticks(b.x0, b.x1, xLog, R - L)) {
-      const x = Math.round(X(t.v)) + 0.5;
-      ctx.strokeStyle = faint;
-      ctx.globalAlpha = t.major ? 1 : 0.45;
-      ctx.beginPath();
-      ctx.moveTo(x, T);
-      ctx.lineTo(x, B);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      if (t.label) {
-        ctx.fillStyle = muted;
-        ctx.fillText(t.label, x, B + 5);
-      }
-    }
+    gridLines(ctx, ticks(b.x0, b.x1, xLog, R - L), 'x', X, T, B, { faint, muted }, (x) => [x, B + 5]);
     ctx.strokeStyle = muted;
     ctx.beginPath();
     ctx.moveTo(L + 0.5, T);

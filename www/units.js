@@ -5,7 +5,7 @@
 // now, a dashed line at 0° for the teacher's directions. HiDPI canvas, hover readout, and a
 // text alternative (aria-label) set by the caller. No dependencies beyond plot.js.
 
-import { fmt, prepareCanvas, ticks } from './plot.js';
+import { fmt, gridLines, prepareCanvas, ticks } from './plot.js';
 
 const FONT = '11px system-ui, "DejaVu Sans", sans-serif';
 const MARGIN = { left: 46, right: 18, top: 10, bottom: 34 };
@@ -100,20 +100,7 @@ export class UnitsPlot {
     ctx.lineWidth = 1;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of ticks(b.y0, b.y1, true, B - T)) {
-      const y = Math.round(Y(t.v)) + 0.5;
-      ctx.strokeStyle = faint;
-      ctx.globalAlpha = t.major ? 1 : 0.45;
-      ctx.beginPath();
-      ctx.moveTo(L, y);
-      ctx.lineTo(R, y);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      if (t.label) {
-        ctx.fillStyle = muted;
-        ctx.fillText(t.label, L - 5, y);
-      }
-    }
+    gridLines(ctx, ticks(b.y0, b.y1, true, B - T), 'y', Y, L, R, { faint, muted }, (y) => [L - 5, y]);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
     const step = R - L < 220 ? 30 : 15;

@@ -4,7 +4,7 @@
 
 use super::parse::{object_of, set_field, shown, to_js};
 use super::PACKED_KEYS;
-use crate::config::{Config, FieldError, Method, PAPER_N, PAPER_TAU0};
+use crate::config::{Config, FieldError, FieldSpec, Method, FIELDS, PAPER_N, PAPER_TAU0};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
@@ -63,6 +63,7 @@ pub(super) fn parse_config(value: &JsValue) -> (Config, Vec<FieldError>) {
         }
         Err(e) => problems.push(e),
     }
+    cfg.apply_max_flow_time();
     finish(&cfg, &mut problems);
     (cfg, problems)
 }
@@ -96,20 +97,37 @@ struct FormCheck {
     estimated_bytes: Vec<f64>,
 }
 
-/// The form's shared keys; `method` may also be "both".
-const FORM_KEYS: [&str; 8] = [
+/// The config fields the page's form shows, in URL order; `method` may also be "both".
+const FORM_FIELDS: [&str; 10] = [
     "method",
-    "activation",
     "tau0",
     "n",
     "m",
+    "lr",
+    "activation",
     "seed",
     "max_iter",
+    "eval_every",
     "refit",
 ];
 /// Settings each method has its own of in the form, as `lr_gn`, `lr_gd`, `eval_every_gn`, …
 /// (GD takes many more, cheaper steps than GN, so it wants its own step and record interval).
 const PER_METHOD_KEYS: [&str; 2] = ["lr", "eval_every"];
+
+/// The form's keys in URL order: each field of [`FORM_FIELDS`], the per-method ones once per
+/// method. The page reads them from [`page_spec`] rather than repeating them.
+fn form_keys() -> Vec<String> {
+    FORM_FIELDS
+        .iter()
+        .flat_map(|f| {
+            if PER_METHOD_KEYS.contains(f) {
+                vec![format!("{f}_gn"), format!("{f}_gd")]
+            } else {
+                vec![f.to_string()]
+            }
+        })
+        .collect()
+}
 
 /// Splits a form key like `lr_gd` into (`lr`, GD).
 fn per_method(key: &str) -> Option<(&'static str, Method)> {
@@ -153,7 +171,7 @@ pub fn check_form(form: JsValue) -> JsValue {
         if v.is_null() || key == "method" || per_method(key).is_some() {
             continue;
         }
-        if !FORM_KEYS.contains(&key.as_str()) {
+        if !FORM_FIELDS.contains(&key.as_str()) || PER_METHOD_KEYS.contains(&key.as_str()) {
             problems.push(FieldError::new(key.as_str(), "is not a field of the form"));
         } else if let Err(e) = set_field(&mut base, key, key, v) {
             problems.push(e);
@@ -220,6 +238,10 @@ struct PageSpec {
     m_grid: Vec<usize>,
     presets: Vec<Preset>,
     record_keys: Vec<&'static str>,
+    /// The form's keys, in URL order.
+    form_keys: Vec<String>,
+    /// The field table: every setting of a run, its help, kind, range and sweep role.
+    fields: &'static [FieldSpec],
     memory_budget_bytes: f64,
 }
 
@@ -257,6 +279,8 @@ pub fn page_spec() -> JsValue {
         m_grid: vec![500, 1000, 2000, 5000],
         presets,
         record_keys: PACKED_KEYS.to_vec(),
+        form_keys: form_keys(),
+        fields: FIELDS,
         memory_budget_bytes: BROWSER_MEMORY_BUDGET,
     })
 }
@@ -347,4 +371,11 @@ fn hidden_preset() -> Preset {
 #[wasm_bindgen]
 pub fn record_keys() -> js_sys::Array {
     PACKED_KEYS.iter().map(|k| JsValue::from_str(k)).collect()
+}
+
+/// The file stem of a run of this config object: the library's [`crate::sweep::run_name`],
+/// the name `gn sweep` gives its files, so the page's exports and sweep folders agree.
+#[wasm_bindgen]
+pub fn run_name(config: JsValue) -> String {
+    crate::sweep::run_name(&parse_config(&config).0)
 }

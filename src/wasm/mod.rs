@@ -22,35 +22,7 @@ pub mod parse;
 pub mod run;
 
 pub use clock::{crash_for_testing, install_panic_hook, new_seed, start};
-pub use form::{check_form, page_spec, record_keys, validate, BROWSER_MEMORY_BUDGET};
+pub use form::{check_form, page_spec, record_keys, run_name, validate, BROWSER_MEMORY_BUDGET};
 pub use run::Run;
 
-/// The keys of a record, in the CSV's column order (and the packed array's).
-pub const RECORD_KEYS: [&str; 10] = [
-    "iter",
-    "train_loss",
-    "test_loss",
-    "sigma_min",
-    "sigma_max",
-    "eps",
-    "step_norm",
-    "alignment",
-    "refit_test_loss",
-    "elapsed_s",
-];
-
-/// The columns of [`Run::records_packed`]: the record's keys, then the flow time t = λ·k
-/// (DESIGN.md §3), the page's other time axis.
-pub const PACKED_KEYS: [&str; 11] = [
-    "iter",
-    "train_loss",
-    "test_loss",
-    "sigma_min",
-    "sigma_max",
-    "eps",
-    "step_norm",
-    "alignment",
-    "refit_test_loss",
-    "elapsed_s",
-    "flow_time",
-];
+pub use crate::results::{PACKED_KEYS, RECORD_KEYS};

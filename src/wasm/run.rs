@@ -193,21 +193,8 @@ impl Run {
     pub fn records_packed(&self, start: usize) -> js_sys::Float64Array {
         let rows = self.records_from(start);
         let mut out = Vec::with_capacity(rows.len() * PACKED_KEYS.len());
-        let nan = f64::NAN;
         for r in rows {
-            out.extend_from_slice(&[
-                r.iter as f64,
-                r.train_loss,
-                r.test_loss.unwrap_or(nan),
-                r.sigma_min.unwrap_or(nan),
-                r.sigma_max.unwrap_or(nan),
-                r.eps.unwrap_or(nan),
-                r.step_norm.unwrap_or(nan),
-                r.alignment.unwrap_or(nan),
-                r.refit_test_loss.unwrap_or(nan),
-                r.elapsed_s.unwrap_or(nan),
-                r.iter as f64 * self.config.lr,
-            ]);
+            r.pack_into(self.config.lr, &mut out);
         }
         js_sys::Float64Array::from(out.as_slice())
     }

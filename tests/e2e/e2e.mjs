@@ -379,7 +379,7 @@ async function main() {
       const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split('\n');
       assert(csv[0] === CLI_CSV_HEADER, `CSV header: ${csv[0]}`);
       assert(csv.length > 2, 'CSV rows');
-      assert(/^gn-tau0_0\.1-n200-m1000-lr1-seed1\.csv$/.test(csvDl.suggestedFilename()), csvDl.suggestedFilename());
+      assert(/^gn-silu-tau0_0\.1-n200-m1000-lr1-seed1\.csv$/.test(csvDl.suggestedFilename()), csvDl.suggestedFilename());
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#card-gd [data-export=json]')]);
       const doc = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
       assert(doc.config.method === 'gd' && doc.config.tau0 === 0.1 && doc.config.n === 200 && doc.config.lr === 10, 'JSON config');

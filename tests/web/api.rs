@@ -210,7 +210,7 @@ fn presets_are_valid_forms() {
     let keys = json_of(&get(&spec, "record_keys"));
     assert_eq!(keys, json!(PACKED_KEYS));
     assert_eq!(
-        PACKED_KEYS[..RECORD_KEYS.len()],
+        &PACKED_KEYS[..RECORD_KEYS.len()],
         RECORD_KEYS,
         "the record's keys, then flow_time"
     );

@@ -4,9 +4,9 @@
 //! writes files.
 
 #[cfg(not(target_arch = "wasm32"))]
-mod bench;
+mod args;
 #[cfg(not(target_arch = "wasm32"))]
-mod collect;
+mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod files;
 #[cfg(not(target_arch = "wasm32"))]

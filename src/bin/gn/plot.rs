@@ -2,8 +2,8 @@
 //! PNG (plotters; text in DejaVu Sans, shipped in `fonts/` and compiled in, so nothing is
 //! looked up or downloaded at run time).
 
-use crate::collect::{distinct, load_dir, main_lr, stats, Run};
 use clap::Args;
+use gauss_newton::runs::{distinct, load_dir, main_lr, stats, Run};
 use gauss_newton::{Method, Record};
 use plotters::coord::Shift;
 use plotters::prelude::*;

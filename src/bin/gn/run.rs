@@ -2,69 +2,15 @@
 //! checkpoints, and the records written as CSV or JSON. [`execute`] is the loop itself, reused
 //! by the sweep.
 
+pub use crate::args::ConfigArgs;
 use crate::files::{read, write_atomic};
 use clap::Args;
-use gauss_newton::{
-    Activation, Checkpoint, Config, Error, FieldError, Method, Record, RunResult, Trainer,
-};
+pub use gauss_newton::config::flag;
+use gauss_newton::config::value_text;
+use gauss_newton::{Checkpoint, Config, Error, FieldError, Record, RunResult, Trainer, FIELDS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The flags that set a [`Config`]. Each is optional: unset flags keep the paper's defaults,
-/// or the checkpoint's values when resuming.
-#[derive(Args, Clone, Debug, Default)]
-pub struct ConfigArgs {
-    /// Update rule: gn (damped Gauss-Newton) or gd (gradient descent) [default: gn]
-    #[arg(long, value_parser = parse_method)]
-    pub method: Option<Method>,
-    /// Initial weight scale τ₀ (U, b ~ N(0, τ₀²)); the paper's grid is 0.01, 0.1, 0.5, 1, 5,
-    /// 10, 100 [default: 0.1, the feature-learning regime]
-    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
-    pub tau0: Option<f64>,
-    /// Training inputs N [default: 500]
-    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
-    pub n: Option<usize>,
-    /// Hidden units M [default: 5000]
-    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
-    pub m: Option<usize>,
-    /// Input dimension d [default: 10]
-    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
-    pub d: Option<usize>,
-    /// Teacher hidden units M* [default: 5]
-    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
-    pub m_teacher: Option<usize>,
-    /// Test inputs [default: 10000]
-    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
-    pub n_test: Option<usize>,
-    /// Step size λ [default: 10]
-    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
-    pub lr: Option<f64>,
-    /// GN's smallest damping ε₀ [default: 1e-7]
-    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
-    pub eps0: Option<f64>,
-    /// Stop once L_k ≤ tol · L₁ [default: 1e-8]
-    #[arg(long, value_parser = parse_number, allow_hyphen_values = true)]
-    pub tol: Option<f64>,
-    /// Nonlinearity: silu, relu or tanh [default: silu]
-    #[arg(long, value_parser = parse_activation)]
-    pub activation: Option<Activation>,
-    /// Seed of the data, the teacher and the initialisation [default: 1]
-    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
-    pub seed: Option<u64>,
-    /// Steps in total, across resumes [default: 2000000]
-    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
-    pub max_iter: Option<u64>,
-    /// Record every K iterations (and the first and last) [default: 100]
-    #[arg(long, value_parser = parse_count_u64, allow_negative_numbers = true)]
-    pub eval_every: Option<u64>,
-    /// Also record the last-layer refit test loss at each record (hidden-learning probe)
-    #[arg(long)]
-    pub refit: bool,
-    /// Stop at flow time T = λ·k: sets the step limit to ⌈T/λ⌉ (instead of --max-iter)
-    #[arg(long, value_name = "T", value_parser = parse_number, allow_hyphen_values = true, conflicts_with = "max_iter")]
-    pub max_flow_time: Option<f64>,
-}
 
 /// `gn run` flags.
 #[derive(Args, Clone, Debug, Default)]
@@ -89,12 +35,6 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-pub fn parse_method(s: &str) -> Result<Method, String> {
-    Method::parse(s).map_err(|e| e.message)
-}
-pub fn parse_activation(s: &str) -> Result<Activation, String> {
-    Activation::parse(s).map_err(|e| e.message)
-}
 pub fn parse_number(s: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
@@ -109,11 +49,6 @@ pub fn parse_count_u64(s: &str) -> Result<u64, String> {
     s.trim()
         .parse::<u64>()
         .map_err(|_| format!("must be a whole number >= 0, got {s:?}"))
-}
-
-/// The command-line flag for a config field: `max_iter` → `--max-iter`.
-pub fn flag(field: &str) -> String {
-    format!("--{}", field.replace('_', "-"))
 }
 
 /// A library error as one line naming the flag (or the checkpoint field) and what is allowed.
@@ -137,64 +72,26 @@ pub fn describe(err: &Error, checkpoint: Option<&Path>) -> String {
 
 impl ConfigArgs {
     /// Sets the fields given on the command line.
-    pub fn apply(&self, c: &mut Config) {
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
-        }
-        set!(
-            method, tau0, n, m, d, m_teacher, n_test, lr, eps0, tol, activation, seed, max_iter,
-            eval_every
-        );
-        c.refit |= self.refit;
-        if self.max_flow_time.is_some() {
-            c.max_flow_time = self.max_flow_time;
-        } else if self.max_iter.is_some() {
-            c.max_flow_time = None; // an explicit step limit replaces a stored flow-time limit
-        }
-        c.apply_max_flow_time();
+    pub fn apply(&self, c: &mut Config) -> Result<(), String> {
+        self.given
+            .apply(c)
+            .map_err(|e| describe(&Error::Invalid(vec![e]), None))
     }
 
-    /// Flags that describe the data or the initialisation, which a checkpoint fixes: they may
-    /// be repeated when resuming, but not changed.
+    /// Flags of fields a checkpoint fixes (the data and the initialisation): they may be
+    /// repeated when resuming, but not changed.
     fn check_against(&self, ck: &Config) -> Result<(), String> {
-        let fixed: [(&str, Option<String>, String); 8] = [
-            (
-                "tau0",
-                self.tau0.map(|v| v.to_string()),
-                ck.tau0.to_string(),
-            ),
-            ("n", self.n.map(|v| v.to_string()), ck.n.to_string()),
-            ("m", self.m.map(|v| v.to_string()), ck.m.to_string()),
-            ("d", self.d.map(|v| v.to_string()), ck.d.to_string()),
-            (
-                "m_teacher",
-                self.m_teacher.map(|v| v.to_string()),
-                ck.m_teacher.to_string(),
-            ),
-            (
-                "n_test",
-                self.n_test.map(|v| v.to_string()),
-                ck.n_test.to_string(),
-            ),
-            (
-                "seed",
-                self.seed.map(|v| v.to_string()),
-                ck.seed.to_string(),
-            ),
-            (
-                "activation",
-                self.activation.map(|a| a.name().to_string()),
-                ck.activation.name().to_string(),
-            ),
-        ];
-        for (field, given, stored) in fixed {
-            if let Some(g) = given {
-                if g != stored {
-                    return Err(format!(
-                        "{}: cannot be changed when resuming (the checkpoint has {stored}, got {g})",
-                        flag(field)
-                    ));
-                }
+        for f in FIELDS.iter().filter(|f| f.fixed) {
+            let Some(v) = self.given.get(f.name) else {
+                continue;
+            };
+            let given = value_text(f.name, v).unwrap_or_default();
+            let stored = ck.text(f.name).unwrap_or_default();
+            if given != stored {
+                return Err(format!(
+                    "{}: cannot be changed when resuming (the checkpoint has {stored}, got {given})",
+                    f.flag()
+                ));
             }
         }
         Ok(())
@@ -228,7 +125,7 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
             let mut ck = load_checkpoint(path)?;
             let stored = ck.resolved_config();
             config.check_against(&stored).map_err(BuildError::Input)?;
-            config.apply(&mut ck.config);
+            config.apply(&mut ck.config)?;
             ck.config = {
                 let mut c = ck.config.clone();
                 c.n = stored.n;
@@ -243,7 +140,7 @@ pub fn build_trainer(config: &ConfigArgs, resume: Option<&Path>) -> Result<Train
         }
         None => {
             let mut c = Config::default();
-            config.apply(&mut c);
+            config.apply(&mut c)?;
             c.validate()
                 .map_err(|e| describe(&Error::Invalid(e), None))?;
             check_memory(&c).map_err(BuildError::TooLarge)?;

@@ -3,8 +3,9 @@
 //! `--submit`). The shards are disjoint and cover the grid, and a re-submitted array skips
 //! what is done and resumes what was cut off, as `gn sweep` does.
 
-use crate::sweep::{self, Preset, SweepArgs};
+use crate::sweep::SweepArgs;
 use clap::Args;
+use gauss_newton::config::{field, flag, value_text, Kind};
 use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
@@ -49,82 +50,38 @@ fn quote(s: &str) -> String {
     }
 }
 
-fn join<T: std::fmt::Display>(v: &[T]) -> String {
-    v.iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The `gn sweep` arguments that reproduce `a` (without --shard, --list, --quiet).
+/// The `gn sweep` arguments that reproduce `a` (without --shard, --list, --quiet): every
+/// field given, from the field table, then the sweep's own options.
 pub fn sweep_cli(a: &SweepArgs, out: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
-    let mut push = |k: &str, val: String| {
-        v.push(k.to_string());
+    let mut push = |k: String, val: String| {
+        v.push(k);
         v.push(val);
     };
     if let Some(p) = a.preset {
-        push(
-            "--preset",
-            match p {
-                Preset::Paper => "paper",
-                Preset::Hidden => "hidden",
-                Preset::Quick => "quick",
-                Preset::PaperFlow => "paper-flow",
-            }
-            .into(),
-        );
+        push("--preset".into(), p.name().into());
     }
-    let g = &a.grid;
-    if !g.tau0.is_empty() {
-        push("--tau0", join(&g.tau0));
+    for (name, values) in &a.grid.axes {
+        let texts: Vec<String> = values.iter().filter_map(|x| value_text(name, x)).collect();
+        push(flag(name), texts.join(","));
     }
-    if !g.n.is_empty() {
-        push("--n", join(&g.n));
+    if !a.part.is_empty() {
+        push("--part".into(), a.part.join(","));
     }
-    if !g.method.is_empty() {
-        push(
-            "--method",
-            g.method
-                .iter()
-                .map(|m| m.name())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+    let mut flags = Vec::new();
+    for (name, x) in a.grid.scalars.iter() {
+        match (field(name).map(|f| f.kind), value_text(name, x)) {
+            (Some(Kind::Flag), Some(_)) => flags.push(flag(name)),
+            (_, Some(text)) => push(flag(name), text),
+            _ => {}
+        }
     }
-    if !g.seed.is_empty() {
-        push("--seed", join(&g.seed));
+    if let Some(dt) = a.record_every_t {
+        push("--record-every-t".into(), dt.to_string());
     }
-    if !g.lr.is_empty() {
-        push("--lr", join(&g.lr));
-    }
-    if !g.activation.is_empty() {
-        push(
-            "--activation",
-            g.activation
-                .iter()
-                .map(|m| m.name())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-    }
-    if !g.m.is_empty() {
-        push("--m", join(&g.m));
-    }
-    if !g.part.is_empty() {
-        push("--part", g.part.join(","));
-    }
-    let s = &a.scalars;
-    macro_rules! opt {
-        ($($f:ident => $flag:expr),*) => { $( if let Some(x) = s.$f { push($flag, x.to_string()); } )* };
-    }
-    opt!(d => "--d", m_teacher => "--m-teacher", n_test => "--n-test", eps0 => "--eps0", tol => "--tol",
-         max_iter => "--max-iter", eval_every => "--eval-every", max_flow_time => "--max-flow-time", record_every_t => "--record-every-t");
-    push("--checkpoint-every", a.checkpoint_every.to_string());
-    push("--out", out.display().to_string());
-    if s.refit {
-        v.push("--refit".into());
-    }
+    push("--checkpoint-every".into(), a.checkpoint_every.to_string());
+    push("--out".into(), out.display().to_string());
+    v.extend(flags);
     v
 }
 
@@ -134,7 +91,7 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
             "--shard: gn slurm gives each array task its own shard; leave --shard out".into(),
         );
     }
-    let runs = sweep::expand(&sweep::blocks(&args.sweep))?;
+    let runs = args.sweep.plan()?;
     if runs.is_empty() {
         return Err("the grid is empty".into());
     }

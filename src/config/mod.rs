@@ -1,6 +1,7 @@
 //! The configuration of one training run, its defaults (the paper's) and its validation.
 //!
-//! Validation lives here once: the CLI, the Web Worker and the page all call
+//! The fields themselves are declared once, in the `declare_config!` table below ([`fields`]
+//! explains the mechanism). Validation lives here once: the CLI, the Web Worker and the page all call
 //! [`Config::validate`], so every front end shows the same rules and messages.
 
 use serde::{Deserialize, Serialize};
@@ -95,43 +96,81 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// Everything that defines a run. Field names are those of the checkpoint's `config` object
-/// (DESIGN.md §5); keys missing from a file take the defaults below (the paper's values).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Config {
-    pub method: Method,
-    pub activation: Activation,
+pub mod fields;
+
+use fields::declare_config;
+pub use fields::{field, flag, value_text, FieldSpec, Kind, Overrides};
+pub use fields::{FieldValue, Range};
+use serde_json::Value;
+
+// The run's settings, declared once (see [`fields`]): the struct `Config`, its defaults (the
+// paper's), the field table `FIELDS` and the range checks. Axis depths give the sweep grid's
+// fixed order (0 outermost), which sharding and resumed sweeps rely on.
+declare_config! {
+    method: Method = Method::Gn, Range::Any, axis: Some(5), fixed: false,
+        value_name: "METHOD", conflicts_with: None,
+        help: "Update rule: gn (damped Gauss-Newton) or gd (gradient descent)";
+    activation: Activation = Activation::Silu, Range::Any, axis: Some(3), fixed: true,
+        value_name: "ACTIVATION", conflicts_with: None,
+        help: "Nonlinearity: silu, relu or tanh";
     /// Initial weight scale: U, b ~ N(0, τ₀²).
-    pub tau0: f64,
+    tau0: f64 = 0.1, Range::Positive, axis: Some(6), fixed: true,
+        value_name: "TAU0", conflicts_with: None,
+        help: "Initial weight scale τ₀ (U, b ~ N(0, τ₀²)); the paper's grid is 0.01, 0.1, 0.5, 1, 5, 10, 100 (0.1: the feature-learning regime)";
     /// Number of training inputs N.
-    pub n: usize,
+    n: usize = 500, Range::Count { max: MAX_N }, axis: Some(1), fixed: true,
+        value_name: "N", conflicts_with: None,
+        help: "Training inputs N";
     /// Hidden units M of the student.
-    pub m: usize,
+    m: usize = 5000, Range::Count { max: MAX_M }, axis: Some(0), fixed: true,
+        value_name: "M", conflicts_with: None,
+        help: "Hidden units M";
     /// Input dimension d.
-    pub d: usize,
+    d: usize = 10, Range::Count { max: MAX_D }, axis: None, fixed: true,
+        value_name: "D", conflicts_with: None,
+        help: "Input dimension d";
     /// Hidden units M* of the teacher.
-    pub m_teacher: usize,
+    m_teacher: usize = 5, Range::Count { max: MAX_M }, axis: None, fixed: true,
+        value_name: "M_TEACHER", conflicts_with: None,
+        help: "Teacher hidden units M*";
     /// Number of test inputs.
-    pub n_test: usize,
+    n_test: usize = 10_000, Range::Count { max: MAX_N_TEST }, axis: None, fixed: true,
+        value_name: "N_TEST", conflicts_with: None,
+        help: "Test inputs";
     /// Step size λ.
-    pub lr: f64,
+    lr: f64 = 10.0, Range::Positive, axis: Some(4), fixed: false,
+        value_name: "LR", conflicts_with: None,
+        help: "Step size λ";
     /// Smallest damping ε₀ of GN.
-    pub eps0: f64,
+    eps0: f64 = 1e-7, Range::NonNegative, axis: None, fixed: false,
+        value_name: "EPS0", conflicts_with: None,
+        help: "GN's smallest damping ε₀";
     /// Relative tolerance: converged once L_k ≤ tol · L₁.
-    pub tol: f64,
-    pub seed: u64,
+    tol: f64 = 1e-8, Range::Positive, axis: None, fixed: false,
+        value_name: "TOL", conflicts_with: None,
+        help: "Stop once L_k ≤ tol · L₁";
+    seed: u64 = 1, Range::Whole { min: 0 }, axis: Some(2), fixed: true,
+        value_name: "SEED", conflicts_with: None,
+        help: "Seed of the data, the teacher and the initialisation";
     /// Steps in total, across resumes.
-    pub max_iter: u64,
+    max_iter: u64 = 2_000_000, Range::Whole { min: 0 }, axis: None, fixed: false,
+        value_name: "MAX_ITER", conflicts_with: None,
+        help: "Steps in total, across resumes";
     /// Record every this many iterations (and at the first and last).
-    pub eval_every: u64,
+    eval_every: u64 = 100, Range::Whole { min: 1 }, axis: None, fixed: false,
+        value_name: "K", conflicts_with: None,
+        help: "Record every K iterations (and the first and last)";
     /// Also record the last-layer refit test loss at each record point.
-    pub refit: bool,
+    refit: bool = false, Range::Any, axis: None, fixed: false,
+        value_name: "", conflicts_with: None,
+        help: "Also record the last-layer refit test loss at each record (hidden-learning probe)";
     /// Stop once the flow time t = λ·k reaches this (DESIGN.md §3): the step limit is then
     /// `max_iter` = ⌈T/λ⌉, set by [`Config::apply_max_flow_time`]. Absent in files written
     /// before flow time existed, and omitted when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_flow_time: Option<f64>,
+    max_flow_time: Option<f64> = None, Range::Positive, axis: None, fixed: false,
+        value_name: "T", conflicts_with: Some("max_iter"),
+        help: "Stop at flow time T = λ·k: sets the step limit to ⌈T/λ⌉ (instead of --max-iter)";
 }
 
 /// The τ₀ grid of the paper.
@@ -187,83 +226,16 @@ pub fn steps_for_flow_time(t: f64, lr: f64) -> Option<u64> {
     (k <= MAX_SAFE_INTEGER as f64).then_some(k as u64)
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            method: Method::Gn,
-            activation: Activation::Silu,
-            tau0: 0.1,
-            n: 500,
-            m: 5000,
-            d: 10,
-            m_teacher: 5,
-            n_test: 10_000,
-            lr: 10.0,
-            eps0: 1e-7,
-            tol: 1e-8,
-            seed: 1,
-            max_iter: 2_000_000,
-            eval_every: 100,
-            refit: false,
-            max_flow_time: None,
-        }
-    }
-}
-
 impl Config {
     /// Every problem with this configuration, each naming its field and the allowed range.
     /// An empty list means the configuration can be run.
     pub fn problems(&self) -> Vec<FieldError> {
-        let mut out = Vec::new();
-        let mut positive = |field: &str, x: f64| {
-            if !x.is_finite() || x <= 0.0 {
-                out.push(FieldError::new(
-                    field,
-                    format!("must be a finite number > 0, got {x}"),
-                ));
-            }
-        };
-        positive("tau0", self.tau0);
-        positive("lr", self.lr);
-        positive("tol", self.tol);
-        if !self.eps0.is_finite() || self.eps0 < 0.0 {
-            out.push(FieldError::new(
-                "eps0",
-                format!("must be a finite number >= 0, got {}", self.eps0),
-            ));
-        }
-        let mut count = |field: &str, x: usize, max: usize| {
-            if x == 0 || x > max {
-                out.push(FieldError::new(
-                    field,
-                    format!("must be an integer in 1..={max}, got {x}"),
-                ));
-            }
-        };
-        count("n", self.n, MAX_N);
-        count("m", self.m, MAX_M);
-        count("d", self.d, MAX_D);
-        count("m_teacher", self.m_teacher, MAX_M);
-        count("n_test", self.n_test, MAX_N_TEST);
-        let mut whole = |field: &str, x: u64, min: u64| {
-            if x < min || x > MAX_SAFE_INTEGER {
-                let range = format!("{min}..={MAX_SAFE_INTEGER} (2^53 - 1)");
-                out.push(FieldError::new(
-                    field,
-                    format!("must be an integer in {range}, got {x}"),
-                ));
-            }
-        };
-        whole("seed", self.seed, 0);
-        whole("max_iter", self.max_iter, 0);
-        whole("eval_every", self.eval_every, 1);
+        let mut out = self.range_problems();
+        // Cross-field: the flow-time limit must be a step count the run can take.
         if let Some(t) = self.max_flow_time {
-            if !t.is_finite() || t <= 0.0 {
-                out.push(FieldError::new(
-                    "max_flow_time",
-                    format!("must be a finite number > 0, got {t}"),
-                ));
-            } else if self.lr.is_finite()
+            if t.is_finite()
+                && t > 0.0
+                && self.lr.is_finite()
                 && self.lr > 0.0
                 && steps_for_flow_time(t, self.lr).is_none()
             {

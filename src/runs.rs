@@ -1,7 +1,8 @@
-//! Reading a sweep's output folder for `gn plot` and `gn report`: every `*.json` result
-//! (the `gn run` format), with small helpers to group runs and summarise seeds.
+//! Loading results: every `*.json` run result of a folder (a `gn sweep` folder, the `gn run`
+//! format), with small helpers to group runs and summarise seeds, for the report and the
+//! figures.
 
-use gauss_newton::{Method, RunResult, Status};
+use crate::{Method, RunResult, Status};
 use std::path::Path;
 
 /// One result file.

@@ -1,0 +1,219 @@
+//! The flow-time report: GD's step-equivalence study, GD's step in each run against its
+//! stability bound, and the paper's claims in flow time, measured against the paper-flow grid.
+
+use super::{num, CLOSE_FACTOR, SMALL_TAU0, WELL_BELOW};
+use crate::analysis::{self, step_equivalence};
+use crate::flow::{EQUIV_TOL, HORIZON_T, REFERENCE_LR, STUDY_T};
+use crate::runs::Run;
+use crate::sweep::Planned;
+use crate::sweep::{expand, preset_blocks, Preset, LAMBDA_STAR};
+use crate::{Config, Method, RunResult};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// The flow-time report (folders with runs stopped at a flow time, e.g. the paper-flow
+/// preset's): the step-equivalence study, GD's step in each run against its stability bound,
+/// and the claims in flow time measured against the paper-flow grid. Returns the Markdown
+/// sections and the JSON verdicts.
+pub(super) fn flow_report(runs: &[Run]) -> Result<(String, Vec<serde_json::Value>), String> {
+    let plan = expand(&preset_blocks(Preset::PaperFlow))?;
+    let found: Vec<crate::RunResult> = runs.iter().map(|r| r.r.clone()).collect();
+    let mut s = String::new();
+    let mut json = Vec::new();
+    step_equivalence_section(&plan, &found, &mut s, &mut json)?;
+    gd_steps_section(&plan, &found, &mut s, &mut json)?;
+    claims_section(&plan, &found, &mut s, &mut json)?;
+    let _ = writeln!(s);
+    Ok((s, json))
+}
+
+/// Part 1: the step-equivalence study and λ* measured.
+fn step_equivalence_section(
+    plan: &[Planned],
+    found: &[RunResult],
+    s: &mut String,
+    json: &mut Vec<Value>,
+) -> Result<(), String> {
+    // 1. Step equivalence.
+    let study: Vec<&crate::RunResult> = found
+        .iter()
+        .filter(|r| {
+            r.config.method == Method::Gd && !r.config.refit && r.config.max_flow_time.is_some()
+        })
+        .collect();
+    let cells = step_equivalence(&study, REFERENCE_LR, EQUIV_TOL);
+    let study_cells = plan
+        .iter()
+        .filter(|p| {
+            p.config.max_flow_time == Some(STUDY_T)
+                && !p.config.refit
+                && p.config.lr == REFERENCE_LR
+        })
+        .count();
+    let measured = analysis::flow_equivalent_step(&cells);
+    let _ = writeln!(
+        s,
+        "## Step equivalence: GD on one flow-time axis
+"
+    );
+    let _ = writeln!(
+        s,
+        "GD runs to a common flow time t = λ·k (the paper-flow study: {STUDY_T:e}) at several λ, compared with λ = {REFERENCE_LR} at every flow time both recorded. A step is flow-equivalent in a cell when its train and test losses stay within {}% of λ = {REFERENCE_LR}'s at every common t (and it did not diverge); the cell's largest equivalent λ is the largest such that it and every smaller step are. {} of {study_cells} cells have their reference run.\n",
+        EQUIV_TOL * 100.0,
+        cells.len()
+    );
+    let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % | last common t | rel. diff there, train | test |");
+    let _ = writeln!(
+        s,
+        "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|"
+    );
+    for c in &cells {
+        for x in &c.comparisons {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.n,
+                c.tau0,
+                x.lr,
+                x.status.name(),
+                x.common_times,
+                num(Some(x.max_rel_train)),
+                num(Some(x.max_rel_test)),
+                x.worst_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
+                if x.equivalent { "yes" } else { "**no**" },
+                x.last_t.map(|t| format!("{t:.0}")).unwrap_or("–".into()),
+                num(x.last_rel_train),
+                num(x.last_rel_test),
+            );
+        }
+    }
+    let _ = writeln!(s);
+    for c in &cells {
+        let _ = writeln!(
+            s,
+            "- N={} τ₀={}: largest flow-equivalent λ = {} (compared up to t = {:.0})",
+            c.n, c.tau0, c.largest_equivalent, c.reference_t
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n**λ\\* measured: {}** (the smallest of the cells' largest equivalent steps, over {} of {study_cells} cells). The paper-flow preset runs GD at λ\\* = {LAMBDA_STAR}{}.\n",
+        measured.map(|x| x.to_string()).unwrap_or("– (no cell yet)".into()),
+        cells.len(),
+        match measured {
+            Some(m) if m == LAMBDA_STAR => " (the measured value)".to_string(),
+            Some(m) => format!(" — **differs from the measured {m}: update `LAMBDA_STAR` in src/sweep/presets.rs**"),
+            None => String::new(),
+        }
+    );
+    json.push(serde_json::json!({
+        "id": "step-equivalence",
+        "lambda_star_measured": measured,
+        "lambda_star_preset": LAMBDA_STAR,
+        "cells_found": cells.len(),
+        "cells_expected": study_cells,
+        "cells": cells,
+    }));
+    Ok(())
+}
+
+/// Part 2: GD's step in each run of the grid, and why.
+fn gd_steps_section(
+    plan: &[Planned],
+    found: &[RunResult],
+    s: &mut String,
+    json: &mut Vec<Value>,
+) -> Result<(), String> {
+    // 2. GD's step per run.
+    let _ = writeln!(
+        s,
+        "## GD's step in each run, and why
+"
+    );
+    let _ = writeln!(
+        s,
+        "GD is stable only while λ·λ_max(A)/N < 2 (DESIGN.md §3); λ_max(A) is that of the NTK Gram matrix at initialisation (v = 0, A = S Sᵀ/M²). Each GD run of the paper-flow grid runs at λ\\* = {LAMBDA_STAR} if λ\\* is at most half the bound 2N/λ_max(A), else at half the bound rounded down to two digits. GD runs of the step-equivalence study take their λ as given (a divergence there is a result).\n"
+    );
+    let _ = writeln!(s, "| τ₀ | N | seed | refit | λ used | why | λ_max(A) at init | bound 2N/λ_max | λ·λ_max/N | t limit | steps | status |");
+    let _ = writeln!(
+        s,
+        "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|"
+    );
+    let mut rows = Vec::new();
+    for p in plan.iter().filter(|p| p.step.is_some()) {
+        let st = p.step.expect("filtered");
+        let c = &p.config;
+        let run = found.iter().find(|r| r.config == *c);
+        let status = run
+            .map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time()))
+            .unwrap_or("not run".into());
+        let why = if st.lowered {
+            format!("half the bound (λ\\* = {} > half of it)", st.wanted)
+        } else {
+            "λ\\*".to_string()
+        };
+        let ratio = c.lr * st.lambda_max / c.n as f64;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {why} | {} | {} | {:.3} | {:e} | {} | {status} |",
+            c.tau0,
+            c.n,
+            c.seed,
+            if c.refit { "yes" } else { "no" },
+            c.lr,
+            num(Some(st.lambda_max)),
+            num(Some(st.bound)),
+            ratio,
+            c.max_flow_time.unwrap_or(f64::NAN),
+            c.max_iter,
+        );
+        rows.push(serde_json::json!({"name": p.name, "tau0": c.tau0, "n": c.n, "seed": c.seed, "refit": c.refit, "lr": c.lr,
+            "lowered": st.lowered, "lambda_star": st.wanted, "lambda_max_init": st.lambda_max, "bound": st.bound,
+            "ratio": ratio, "max_iter": c.max_iter, "status": run.map(|r| r.summary.status.name())}));
+    }
+    json.push(serde_json::json!({"id": "gd-steps", "runs": rows}));
+    Ok(())
+}
+
+/// Part 3: the paper's claims in flow time, against the paper-flow grid.
+fn claims_section(
+    plan: &[Planned],
+    found: &[RunResult],
+    s: &mut String,
+    json: &mut Vec<Value>,
+) -> Result<(), String> {
+    // 3. Claims.
+    let expected: Vec<Config> = plan.iter().map(|p| p.config.clone()).collect();
+    let verdicts = vec![
+        analysis::claim_a(&expected, found, HORIZON_T),
+        analysis::claim_bc(&expected, found, HORIZON_T, true, CLOSE_FACTOR),
+        analysis::claim_bc(&expected, found, HORIZON_T, false, CLOSE_FACTOR),
+        analysis::claim_d(&expected, found, SMALL_TAU0, WELL_BELOW),
+    ];
+    let _ = writeln!(
+        s,
+        "## The paper's claims in flow time
+"
+    );
+    let _ = writeln!(
+        s,
+        "Measured against the paper-flow grid ({} runs): a claim is decided only when every run it needs is finished; until then it says how many are. GD's runs count at t = {HORIZON_T:e} or at convergence; a diverged run is listed with its step and bound and never used for a verdict.\n",
+        plan.len()
+    );
+    for v in &verdicts {
+        let _ = writeln!(s, "- **({}) {}** — {}", v.id, v.verdict, v.statement);
+        for d in &v.details {
+            let _ = writeln!(s, "  - {d}");
+        }
+        if !v.missing.is_empty() {
+            let more = if v.expected - v.found > v.missing.len() {
+                format!(" and {} more", v.expected - v.found - v.missing.len())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "  - missing: {}{more}", v.missing.join("; "));
+        }
+        json.push(serde_json::to_value(v).map_err(|e| e.to_string())?);
+    }
+    Ok(())
+}
