@@ -172,13 +172,34 @@ pub fn step_equivalence(runs: &[&RunResult], reference_lr: f64, tol: f64) -> Vec
     cells
 }
 
-/// The flow-equivalent step over the cells: the smallest of their `largest_equivalent`
-/// (a step that is equivalent in every cell measured). `None` without cells.
-pub fn flow_equivalent_step(cells: &[EquivalenceCell]) -> Option<f64> {
-    cells
-        .iter()
-        .map(|c| c.largest_equivalent)
-        .min_by(f64::total_cmp)
+/// GD's flow-equivalent step at one τ₀: the smallest of the `largest_equivalent` of the
+/// cells (one per N) measured there, so a step that is equivalent at every N measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowStep {
+    pub tau0: f64,
+    pub lr: f64,
+    /// Cells (N) it was measured on.
+    pub cells: usize,
+}
+
+/// [`FlowStep`] per τ₀ of the cells, in increasing τ₀.
+pub fn flow_equivalent_steps(cells: &[EquivalenceCell]) -> Vec<FlowStep> {
+    let mut out: Vec<FlowStep> = Vec::new();
+    for c in cells {
+        match out.iter_mut().find(|s| s.tau0 == c.tau0) {
+            Some(s) => {
+                s.lr = s.lr.min(c.largest_equivalent);
+                s.cells += 1;
+            }
+            None => out.push(FlowStep {
+                tau0: c.tau0,
+                lr: c.largest_equivalent,
+                cells: 1,
+            }),
+        }
+    }
+    out.sort_by(|a, b| a.tau0.total_cmp(&b.tau0));
+    out
 }
 
 /// GD's step in one run against its stability bound, from the run's first record (at
@@ -704,7 +725,19 @@ mod tests {
         let cells = step_equivalence(&[&r10, &r30, &r100], 10.0, 0.01);
         assert_eq!(cells.len(), 1);
         assert_eq!(cells[0].largest_equivalent, 30.0);
-        assert_eq!(flow_equivalent_step(&cells), Some(30.0));
+        let steps = flow_equivalent_steps(&cells);
+        assert_eq!(steps.len(), 1);
+        assert_eq!((steps[0].lr, steps[0].cells), (30.0, 1));
+        // A second N at the same τ₀ with a smaller equivalent step sets the τ₀'s step.
+        let mut other = cells[0].clone();
+        other.n += 1;
+        other.largest_equivalent = 10.0;
+        let two = [cells[0].clone(), other.clone()];
+        let steps = flow_equivalent_steps(&two);
+        assert_eq!((steps[0].lr, steps[0].cells), (10.0, 2));
+        other.tau0 *= 10.0;
+        let steps = flow_equivalent_steps(&[other, cells[0].clone()]);
+        assert_eq!(steps.iter().map(|s| s.lr).collect::<Vec<_>>(), [30.0, 10.0]);
     }
 
     #[test]

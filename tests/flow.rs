@@ -4,6 +4,7 @@
 //! from the files, old files and folders that predate flow time, and the robustness items
 //! (memory refusal, a panicking run in a sweep, the 2^53 − 1 cap giving one message).
 
+use gauss_newton::sweep::flow_step;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -233,13 +234,13 @@ fn dry_run(args: &[&str]) -> (Vec<Vec<String>>, String) {
 #[test]
 fn the_paper_flow_preset_has_the_issues_grid() {
     let (rows, last) = dry_run(&[]);
-    assert_eq!(rows.len(), 36 + 63 + 77 + 24);
-    assert!(last.starts_with("200 runs"), "{last}");
+    assert_eq!(rows.len(), 72 + 63 + 77 + 24);
+    assert!(last.starts_with("236 runs"), "{last}");
     let f = |r: &Vec<String>, i: usize| r[i].parse::<f64>().unwrap();
-    // Study: GD, 6 steps × τ₀ ∈ {0.01, 0.1, 1} × N ∈ {100, 500}, seed 1, to t = 2·10⁵, recording
-    // every t = 3000 (a whole number of steps for each λ).
+    // Study: GD, 6 steps × τ₀ ∈ {0.01, 0.1, 0.5, 1, 5, 10} × N ∈ {100, 500}, seed 1, to
+    // t = 2·10⁵, recording every t = 3000 (a whole number of steps for each λ).
     let (study, _) = dry_run(&["--part", "study"]);
-    assert_eq!(study.len(), 36);
+    assert_eq!(study.len(), 72);
     for r in &study {
         let (lr, max_iter, t, every) = (f(r, 2), f(r, 3), f(r, 4), f(r, 5));
         assert_eq!(r[1], "gd");
@@ -248,25 +249,28 @@ fn the_paper_flow_preset_has_the_issues_grid() {
         assert_eq!(every * lr, 3000.0, "{r:?}");
         assert!(r[0].contains("-m5000-") && r[0].contains("-seed1-") && r[0].ends_with("-t200000"));
     }
-    // GD to the horizon: λ* unless λ*·λ_max(A)/N > 1 (half the bound), every τ₀, N = 100 (5
-    // seeds), 500 (3), 1000 (1).
+    // GD to the horizon: each τ₀'s flow step unless step·λ_max(A)/N > 1 (half the bound),
+    // every τ₀, N = 100 (5 seeds), 500 (3), 1000 (1).
     let (horizon, _) = dry_run(&["--part", "horizon"]);
     assert_eq!(horizon.len(), 7 * 9);
     let mut lowered = 0;
-    // λ*: the step of every run that is not lowered (one value, whatever the study measured).
-    let star: Vec<f64> = horizon
-        .iter()
-        .filter(|r| !r[7].starts_with("lowered"))
-        .map(|r| f(r, 2))
-        .collect();
-    assert!(
-        !star.is_empty() && star.iter().all(|&l| l == star[0]),
-        "{star:?}"
-    );
-    let star = star[0];
+    let tau0_of = |name: &str| -> f64 {
+        name.split("tau0_")
+            .nth(1)
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
     for r in &horizon {
         let why = &r[7];
         let lr = f(r, 2);
+        let star = flow_step(tau0_of(&r[0]));
+        if !why.starts_with("lowered") {
+            assert_eq!(lr, star, "the τ₀'s flow step: {r:?}");
+        }
         assert_eq!(f(r, 3), (2e7 / lr).ceil(), "{r:?}");
         // "(… λ_max(A) at init = X)": λ·λ_max/N must be < 1 (half the bound) for every run.
         let lmax: f64 = why
@@ -426,7 +430,7 @@ fn the_step_equivalence_report_agrees_with_an_independent_computation() {
         "{verdicts:?}"
     );
     assert!(
-        md.contains("## Step equivalence") && md.contains(&format!("**λ\\* measured: {largest}**")),
+        md.contains("## Step equivalence") && md.contains(&format!("| 1 | {largest} | ")),
         "{md}"
     );
     // The claims are measured against the paper-flow grid, which this folder does not touch.

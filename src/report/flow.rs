@@ -6,7 +6,7 @@ use crate::analysis::{self, step_equivalence};
 use crate::flow::{EQUIV_TOL, HORIZON_T, REFERENCE_LR, STUDY_T};
 use crate::runs::Run;
 use crate::sweep::Planned;
-use crate::sweep::{expand, preset_blocks, Preset, LAMBDA_STAR};
+use crate::sweep::{expand, flow_step, preset_blocks, Preset, LAMBDA_STAR};
 use crate::{Config, Method, RunResult};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -50,7 +50,7 @@ fn step_equivalence_section(
                 && p.config.lr == REFERENCE_LR
         })
         .count();
-    let measured = analysis::flow_equivalent_step(&cells);
+    let measured = analysis::flow_equivalent_steps(&cells);
     let _ = writeln!(
         s,
         "## Step equivalence: GD on one flow-time axis
@@ -95,26 +95,41 @@ fn step_equivalence_section(
             c.n, c.tau0, c.largest_equivalent, c.reference_t
         );
     }
-    let _ = writeln!(
-        s,
-        "\n**λ\\* measured: {}** (the smallest of the cells' largest equivalent steps, over {} of {study_cells} cells). The paper-flow preset runs GD at λ\\* = {LAMBDA_STAR}{}.\n",
-        measured.map(|x| x.to_string()).unwrap_or("– (no cell yet)".into()),
-        cells.len(),
-        match measured {
-            Some(m) if m == LAMBDA_STAR => " (the measured value)".to_string(),
-            Some(m) => format!(" — **differs from the measured {m}: update `LAMBDA_STAR` in src/sweep/presets.rs**"),
-            None => String::new(),
-        }
-    );
+    flow_steps_table(&measured, s);
     json.push(serde_json::json!({
         "id": "step-equivalence",
-        "lambda_star_measured": measured,
-        "lambda_star_preset": LAMBDA_STAR,
+        "flow_steps": measured.iter().map(|m| serde_json::json!({
+            "tau0": m.tau0, "measured": m.lr, "cells": m.cells, "preset": flow_step(m.tau0),
+        })).collect::<Vec<_>>(),
         "cells_found": cells.len(),
         "cells_expected": study_cells,
         "cells": cells,
     }));
     Ok(())
+}
+
+/// Each τ₀'s flow-equivalent step as measured against the one the preset asks for.
+fn flow_steps_table(measured: &[analysis::FlowStep], s: &mut String) {
+    let _ = writeln!(
+        s,
+        "\n**GD's flow-equivalent step per τ₀** (the smallest over N of the cells' largest equivalent steps) against the step the paper-flow preset's horizon runs ask for (`FLOW_STEP` in src/sweep/presets.rs; λ = {LAMBDA_STAR} at a τ₀ outside the study):\n"
+    );
+    let _ = writeln!(s, "| τ₀ | cells | measured λ | preset λ |");
+    let _ = writeln!(s, "|---:|---:|---:|---|");
+    for m in measured {
+        let preset = flow_step(m.tau0);
+        let mark = if preset == m.lr {
+            String::new()
+        } else {
+            " — **differs from the measured step: update `FLOW_STEP`**".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {preset}{mark} |",
+            m.tau0, m.cells, m.lr
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// Part 2: GD's step in each run of the grid, and why.
@@ -132,7 +147,7 @@ fn gd_steps_section(
     );
     let _ = writeln!(
         s,
-        "GD is stable only while λ·λ_max(A)/N < 2 (DESIGN.md §3); λ_max(A) is that of the NTK Gram matrix at initialisation (v = 0, A = S Sᵀ/M²). Each GD run of the paper-flow grid runs at λ\\* = {LAMBDA_STAR} if λ\\* is at most half the bound 2N/λ_max(A), else at half the bound rounded down to two digits. GD runs of the step-equivalence study take their λ as given (a divergence there is a result).\n"
+        "GD is stable only while λ·λ_max(A)/N < 2 (DESIGN.md §3); λ_max(A) is that of the NTK Gram matrix at initialisation (v = 0, A = S Sᵀ/M²). Each GD run of the paper-flow grid asks for its τ₀'s flow-equivalent step (the table above; λ = {LAMBDA_STAR} at a τ₀ outside the study) and runs at it if it is at most half the bound 2N/λ_max(A), else at half the bound rounded down to two digits. GD runs of the step-equivalence study take their λ as given (a divergence there is a result).\n"
     );
     let _ = writeln!(s, "| τ₀ | N | seed | refit | λ used | why | λ_max(A) at init | bound 2N/λ_max | λ·λ_max/N | t limit | steps | status |");
     let _ = writeln!(
@@ -148,9 +163,11 @@ fn gd_steps_section(
             .map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time()))
             .unwrap_or("not run".into());
         let why = if st.lowered {
-            format!("half the bound (λ\\* = {} > half of it)", st.wanted)
+            format!("half the bound (λ = {} asked > half of it)", st.wanted)
+        } else if crate::sweep::FLOW_STEP.iter().any(|(t, _)| *t == c.tau0) {
+            format!("flow-equivalent at τ₀ = {}", c.tau0)
         } else {
-            "λ\\*".to_string()
+            format!("the paper's λ = {LAMBDA_STAR}")
         };
         let ratio = c.lr * st.lambda_max / c.n as f64;
         let _ = writeln!(
@@ -168,7 +185,7 @@ fn gd_steps_section(
             c.max_iter,
         );
         rows.push(serde_json::json!({"name": p.name, "tau0": c.tau0, "n": c.n, "seed": c.seed, "refit": c.refit, "lr": c.lr,
-            "lowered": st.lowered, "lambda_star": st.wanted, "lambda_max_init": st.lambda_max, "bound": st.bound,
+            "lowered": st.lowered, "lr_asked": st.wanted, "lambda_max_init": st.lambda_max, "bound": st.bound,
             "ratio": ratio, "max_iter": c.max_iter, "status": run.map(|r| r.summary.status.name())}));
     }
     json.push(serde_json::json!({"id": "gd-steps", "runs": rows}));

@@ -1,5 +1,5 @@
 //! Sweeps as data: a grid of runs described by [`Block`]s (axes and fixed settings), the
-//! presets ([`presets`]: the paper's grids, including `paper-flow` and its λ* logic), the
+//! presets ([`presets`]: the paper's grids, including `paper-flow` and its flow-step logic), the
 //! expansion into named runs ([`grid::expand`]), sharding, and the one run-naming function
 //! [`run_name`] shared by sweep folders and the page's exports. No I/O: `gn sweep` runs the
 //! plan, the report reads it back.
@@ -8,7 +8,9 @@ pub mod grid;
 pub mod presets;
 
 pub use grid::{blocks, expand, narrow, Block, Planned, Request};
-pub use presets::{preset_blocks, Preset, LAMBDA_STAR, STUDY_DT, STUDY_LR};
+pub use presets::{
+    flow_step, preset_blocks, Preset, FLOW_STEP, LAMBDA_STAR, STUDY_DT, STUDY_LR, STUDY_TAU0,
+};
 
 use crate::config::Config;
 

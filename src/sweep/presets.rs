@@ -1,6 +1,6 @@
 //! The preset grids of `gn sweep --preset`: the paper's grid, hidden learning, a quick small
 //! version of both, and `paper-flow` (the paper's claims in flow time: GD's step-equivalence
-//! study, GD at the flow-equivalent step λ* lowered where unstable, GN to convergence, and the
+//! study, GD at each τ₀'s flow-equivalent step lowered where unstable, GN to convergence, and the
 //! hidden-learning runs).
 
 use super::grid::Block;
@@ -44,7 +44,7 @@ impl Preset {
             Preset::Paper => "The paper's grid: 7 τ₀ × N ∈ {100, 500, 1000, 1500, 2000} × GN, GD at λ = 10 × 5 seeds, M = 5000",
             Preset::Hidden => "Hidden learning: GN at τ₀ ∈ {0.01, 0.1} over λ ∈ {0.1, 1, 10} with --refit, plus GD, N = 500",
             Preset::Quick => "A small version of both (M = 500, N ∈ {100, 200}, 2 seeds): about 10 minutes on 2 cores",
-            Preset::PaperFlow => "The paper's claims in flow time, M = 5000: GD's step-equivalence study, GD to t = 2·10⁷ at the flow-equivalent step λ* (lowered where GD's stability bound forbids it), GN at λ = 10 to convergence, and the hidden-learning runs (see `gn sweep --preset paper-flow --dry-run`)",
+            Preset::PaperFlow => "The paper's claims in flow time, M = 5000: GD's step-equivalence study, GD to t = 2·10⁷ at each τ₀'s flow-equivalent step (lowered where GD's stability bound forbids it), GN at λ = 10 to convergence, and the hidden-learning runs (see `gn sweep --preset paper-flow --dry-run`)",
         }
     }
 
@@ -52,14 +52,41 @@ impl Preset {
     pub const PARTS: [&'static str; 4] = ["study", "horizon", "gn", "hidden"];
 }
 
-/// GD's flow-equivalent step λ* at M = 5000: the largest step of the step-equivalence study
-/// whose train and test losses stay within 1 % of λ = 10's at every common flow time in
-/// every cell measured. Measured (`results/paper/flow/report.md`, `gn report
-/// results/paper/flow/runs`; 36 runs, seed 1): at τ₀ = 1 steps up to 300 stay within 0.63 %
-/// (N = 100) and 0.52 % (N = 500), but at τ₀ ∈ {0.01, 0.1} already λ = 30 strays by 1.1–2.0 %
-/// while the loss falls fast (t ≈ 15 000–30 000), though it ends within 0.13 % at t = 2·10⁵.
-/// So no larger step passes in every cell: λ* = 10, the paper's step.
+/// The paper's GD step, λ = 10: the reference of the step-equivalence study, the step of the
+/// hidden part's GD runs, and of horizon runs at a τ₀ the study does not cover (τ₀ = 100,
+/// where GD's stability bound sets the step instead).
 pub const LAMBDA_STAR: f64 = 10.0;
+/// The τ₀ of GD's step-equivalence study: every τ₀ of the paper's grid but 100.
+pub const STUDY_TAU0: [f64; 6] = [0.01, 0.1, 0.5, 1.0, 5.0, 10.0];
+/// GD's flow-equivalent step per τ₀ at M = 5000, as measured by the step-equivalence study
+/// (`gn report results/paper/flow/runs`, "Step equivalence"): for each τ₀ the smallest over
+/// N ∈ {100, 500} of the cell's largest step whose train and test losses stay within 1 % of
+/// λ = 10's at every common flow time. The report flags a value here that differs from the
+/// measured one.
+///
+/// At τ₀ ∈ {0.01, 0.1} already λ = 30 strays by 1.1–2.0 % while the loss falls fast
+/// (t ≈ 15 000–30 000), though it ends within 0.13 % at t = 2·10⁵: those runs keep the paper's
+/// λ = 10. At τ₀ = 1 steps up to 300 stay within 0.63 % (N = 100) and 0.52 % (N = 500).
+pub const FLOW_STEP: [(f64, f64); 6] = [
+    (0.01, 10.0),
+    (0.1, 10.0),
+    (0.5, FLOW_STEP_0_5),
+    (1.0, 300.0),
+    (5.0, FLOW_STEP_5),
+    (10.0, FLOW_STEP_10),
+];
+const FLOW_STEP_0_5: f64 = 10.0;
+const FLOW_STEP_5: f64 = 10.0;
+const FLOW_STEP_10: f64 = 10.0;
+
+/// The step GD's horizon runs ask for at τ₀: [`FLOW_STEP`]'s, or [`LAMBDA_STAR`] at a τ₀
+/// outside the study. (A run then takes half its stability bound if that is smaller.)
+pub fn flow_step(tau0: f64) -> f64 {
+    FLOW_STEP
+        .iter()
+        .find(|(t, _)| *t == tau0)
+        .map_or(LAMBDA_STAR, |&(_, lr)| lr)
+}
 /// The steps of GD's step-equivalence study.
 pub const STUDY_LR: [f64; 6] = [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0];
 /// The study's record spacing (3000 is a whole number of steps for every λ of the study, so
@@ -169,7 +196,7 @@ fn study_blocks() -> Vec<Block> {
         .map(|&lr| {
             flow_block("study", STUDY_T, STUDY_DT, false)
                 .axis("method", ["gd"])
-                .axis("tau0", [0.01, 0.1, 1.0])
+                .axis("tau0", STUDY_TAU0)
                 .axis("n", [100, 500])
                 .axis("seed", [1])
                 .axis("lr", [lr])
@@ -177,18 +204,21 @@ fn study_blocks() -> Vec<Block> {
         .collect()
 }
 
-/// Part 2: GD to the paper's horizon at λ* (lowered where unstable), records every t = 2·10⁴.
+/// Part 2: GD to the paper's horizon at each τ₀'s flow-equivalent step ([`flow_step`], lowered
+/// where unstable), records every t = 2·10⁴.
 fn horizon_blocks() -> Vec<Block> {
     [(100, 5), (500, 3), (1000, 1)]
         .into_iter()
-        .map(|(n, k)| Block {
-            stable_gd: true,
-            ..flow_block("horizon", HORIZON_T, 2e4, false)
-                .axis("method", ["gd"])
-                .axis("tau0", PAPER_TAU0)
-                .axis("n", [n])
-                .axis("seed", seeds(k))
-                .axis("lr", [LAMBDA_STAR])
+        .flat_map(|(n, k)| {
+            PAPER_TAU0.into_iter().map(move |tau0| Block {
+                stable_gd: true,
+                ..flow_block("horizon", HORIZON_T, 2e4, false)
+                    .axis("method", ["gd"])
+                    .axis("tau0", [tau0])
+                    .axis("n", [n])
+                    .axis("seed", seeds(k))
+                    .axis("lr", [flow_step(tau0)])
+            })
         })
         .collect()
 }
@@ -213,7 +243,7 @@ fn gn_blocks() -> Vec<Block> {
 }
 
 /// Part 4, hidden learning: GN at λ ∈ {0.1, 1, 10} with the refit probe to t = 5000, records every
-/// t = 50; GD at λ* with the probe to t = 2·10⁵ for reference.
+/// t = 50; GD at the paper's λ = 10 with the probe to t = 2·10⁵ for reference.
 fn hidden_flow_blocks() -> Vec<Block> {
     let cell = |b: Block| {
         b.axis("tau0", [0.01, 0.1])
@@ -262,20 +292,21 @@ mod tests {
     }
 
     #[test]
-    fn paper_flow_parts_and_lambda_star() {
+    fn paper_flow_parts_and_flow_steps() {
         let blocks = preset_blocks(Preset::PaperFlow);
         for b in &blocks {
             assert!(Preset::PARTS.contains(&b.part), "{}", b.part);
         }
         let plan = expand(&blocks).unwrap();
-        // GD at the horizon runs at λ* unless its stability bound forbids it.
+        // GD at the horizon runs at its τ₀'s flow step unless its stability bound forbids it.
         for p in plan
             .iter()
             .filter(|p| p.config.max_flow_time == Some(HORIZON_T))
         {
             let s = p.step.expect("a stable-GD block");
-            assert_eq!(s.wanted, LAMBDA_STAR);
-            assert!(p.config.lr <= LAMBDA_STAR && (s.lowered || p.config.lr == LAMBDA_STAR));
+            let want = flow_step(p.config.tau0);
+            assert_eq!(s.wanted, want);
+            assert!(p.config.lr <= want && (s.lowered || p.config.lr == want));
         }
     }
 }

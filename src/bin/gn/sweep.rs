@@ -102,10 +102,10 @@ fn dry_run_text(
         let st = state_text(dir, p)?;
         let why = match p.step {
             Some(s) if s.lowered => format!(
-                "lowered: λ* = {} > half of GD's bound 2N/λ_max(A) = {:.4e} (λ_max(A) at init = {:.4e})",
+                "lowered: flow step {} > half of GD's bound 2N/λ_max(A) = {:.4e} (λ_max(A) at init = {:.4e})",
                 s.wanted, s.bound, s.lambda_max
             ),
-            Some(s) => format!("λ* (bound 2N/λ_max(A) = {:.4e}, λ_max(A) at init = {:.4e})", s.bound, s.lambda_max),
+            Some(s) => format!("flow step (bound 2N/λ_max(A) = {:.4e}, λ_max(A) at init = {:.4e})", s.bound, s.lambda_max),
             None => String::new(),
         };
         steps += c.max_iter as u128;
