@@ -66,9 +66,9 @@ pub const STUDY_TAU0: [f64; 6] = [0.01, 0.1, 0.5, 1.0, 5.0, 10.0];
 ///
 /// Measured (72 runs, seed 1, M = 5000): at τ₀ ∈ {0.01, 0.1} already λ = 30 strays by
 /// 1.1–2.0 % while the loss falls fast (t ≈ 15 000–30 000), though it ends within 0.13 % at
-/// t = 2·10⁵, so those runs keep the paper's λ = 10. At τ₀ = 0.5 λ = 30 stays within 0.27 %
+/// t = 2·10⁵, so those runs keep the paper's λ = 10. At τ₀ = 0.5 λ = 30 stays within 0.26 %
 /// and λ = 100 strays by 1.0–1.2 %; at τ₀ = 1 steps up to 300 stay within 0.63 %; at τ₀ = 5 up
-/// to 100 within 0.64 % (300 leaves the flow); at τ₀ = 10 λ = 30 stays within 0.24 % and 100
+/// to 100 within 0.63 % (300 leaves the flow); at τ₀ = 10 λ = 30 stays within 0.23 % and 100
 /// leaves the flow.
 pub const FLOW_STEP: [(f64, f64); 6] = [
     (0.01, 10.0),
