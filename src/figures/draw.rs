@@ -1,7 +1,8 @@
 //! Drawing the figures with plotters: a [`Figure`]'s panels laid out in a grid, written as
 //! SVG and PNG (log x axis; log or linear y axis; lines, dashed lines, markers, spread bars).
 
-use super::{Figure, Panel};
+use super::{Figure, Panel, Series};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -44,115 +45,174 @@ fn e<T: std::fmt::Display>(x: T) -> String {
     x.to_string()
 }
 
-macro_rules! draw_panel_body {
-    ($area:expr, $p:expr, $xr:expr, $yr:expr, $legend:expr) => {{
-        let p: &Panel = $p;
-        let mut chart = ChartBuilder::on($area)
-            .caption(&p.title, ("sans-serif", 16))
-            .margin(8)
-            .x_label_area_size(38)
-            .y_label_area_size(62)
-            .build_cartesian_2d($xr, $yr)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc(p.xdesc.as_str())
-            .y_desc(p.ydesc.as_str())
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_labels(6)
-            .y_labels(6)
-            .x_label_formatter(&|v: &f64| fmt_tick(*v))
-            .y_label_formatter(&|v: &f64| fmt_tick(*v))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(e)?;
-        let mut any_label = false;
-        for s in &p.series {
-            let pts = positive(&s.points, p.ylog);
-            let color = s.color;
-            let style = ShapeStyle::from(&color).stroke_width(2);
-            if !s.bars.is_empty() {
-                let bars: Vec<_> = s
-                    .bars
-                    .iter()
-                    .copied()
-                    .filter(|(x, lo, hi)| {
-                        *x > 0.0 && lo.is_finite() && hi.is_finite() && (!p.ylog || *lo > 0.0)
-                    })
-                    .collect();
-                chart
-                    .draw_series(bars.iter().map(|&(x, lo, hi)| {
-                        ErrorBar::new_vertical(
-                            x,
-                            lo,
-                            (lo * hi).sqrt().max(lo),
-                            hi,
-                            color.mix(0.7).stroke_width(1),
-                            6,
-                        )
-                    }))
-                    .map_err(e)?;
-            }
-            if pts.is_empty() {
-                continue;
-            }
-            let ann = if s.markers && s.points.len() == 1 {
-                chart
-                    .draw_series(std::iter::once(Circle::new(pts[0], 4, style.filled())))
-                    .map_err(e)?
-            } else if s.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
-                    .map_err(e)?
-            } else {
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), style))
-                    .map_err(e)?
-            };
-            if let Some(label) = &s.label {
-                any_label = true;
-                let dashed = s.dashed;
-                ann.label(label.as_str()).legend(move |(x, y)| {
-                    if dashed {
-                        PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2))
-                    } else {
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                    }
-                });
-            }
-            if s.markers {
-                let hollow = &s.hollow;
-                let filtered: Vec<((f64, f64), bool)> = s
-                    .points
-                    .iter()
-                    .copied()
-                    .zip(hollow.iter().copied().chain(std::iter::repeat(false)))
-                    .filter(|((x, y), _)| *x > 0.0 && y.is_finite() && (!p.ylog || *y > 0.0))
-                    .collect();
-                chart
-                    .draw_series(filtered.into_iter().map(|(pt, h)| {
-                        if h {
-                            Circle::new(pt, 5, color.stroke_width(2))
-                        } else {
-                            Circle::new(pt, 4, color.filled())
-                        }
-                    }))
-                    .map_err(e)?;
-            }
+/// Draws one panel: title, axes with their ticks and descriptions, series, and (`legend`)
+/// the legend if a series has a label.
+fn draw_chart<DB, XR, YR>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    xr: XR,
+    yr: YR,
+    legend: bool,
+) -> DResult
+where
+    DB: DrawingBackend,
+    XR: AsRangedCoord<Value = f64>,
+    YR: AsRangedCoord<Value = f64>,
+    XR::CoordDescType: ValueFormatter<f64>,
+    YR::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(38)
+        .y_label_area_size(62)
+        .build_cartesian_2d(xr, yr)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.xdesc.as_str())
+        .y_desc(p.ydesc.as_str())
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|v: &f64| fmt_tick(*v))
+        .y_label_formatter(&|v: &f64| fmt_tick(*v))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(e)?;
+    if draw_series(&mut chart, p)? && legend {
+        draw_legend(&mut chart)?;
+    }
+    Ok(())
+}
+
+/// A panel's chart: the x axis `X` (log), the y axis `Y` (log or linear).
+type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// Draws the panel's series (bars, lines, markers); whether any has a legend label.
+fn draw_series<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, p: &Panel) -> Result<bool, String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let mut any_label = false;
+    for s in &p.series {
+        let pts = positive(&s.points, p.ylog);
+        let color = s.color;
+        let style = ShapeStyle::from(&color).stroke_width(2);
+        draw_bars(chart, s, p.ylog)?;
+        if pts.is_empty() {
+            continue;
         }
-        if any_label && $legend {
+        let ann = if s.markers && s.points.len() == 1 {
             chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 11))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .draw()
-                .map_err(e)?;
+                .draw_series(std::iter::once(Circle::new(pts[0], 4, style.filled())))
+                .map_err(e)?
+        } else if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                .map_err(e)?
+        } else {
+            chart
+                .draw_series(LineSeries::new(pts.clone(), style))
+                .map_err(e)?
+        };
+        if let Some(label) = &s.label {
+            any_label = true;
+            let dashed = s.dashed;
+            ann.label(label.as_str()).legend(move |(x, y)| {
+                if dashed {
+                    PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2))
+                } else {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                }
+            });
         }
-        Ok::<(), String>(())
-    }};
+        if s.markers {
+            draw_markers(chart, s, p.ylog)?;
+        }
+    }
+    Ok(any_label)
+}
+
+/// The series' spread bars (x, low, high), those a log axis can show.
+fn draw_bars<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, s: &Series, ylog: bool) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    if s.bars.is_empty() {
+        return Ok(());
+    }
+    let color = s.color;
+    let bars: Vec<_> = s
+        .bars
+        .iter()
+        .copied()
+        .filter(|(x, lo, hi)| *x > 0.0 && lo.is_finite() && hi.is_finite() && (!ylog || *lo > 0.0))
+        .collect();
+    chart
+        .draw_series(bars.iter().map(|&(x, lo, hi)| {
+            ErrorBar::new_vertical(
+                x,
+                lo,
+                (lo * hi).sqrt().max(lo),
+                hi,
+                color.mix(0.7).stroke_width(1),
+                6,
+            )
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+/// A marker at each of the series' points: filled, or hollow where `s.hollow` says so.
+fn draw_markers<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, s: &Series, ylog: bool) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let color = s.color;
+    let hollow = &s.hollow;
+    let filtered: Vec<((f64, f64), bool)> = s
+        .points
+        .iter()
+        .copied()
+        .zip(hollow.iter().copied().chain(std::iter::repeat(false)))
+        .filter(|((x, y), _)| *x > 0.0 && y.is_finite() && (!ylog || *y > 0.0))
+        .collect();
+    chart
+        .draw_series(filtered.into_iter().map(|(pt, h)| {
+            if h {
+                Circle::new(pt, 5, color.stroke_width(2))
+            } else {
+                Circle::new(pt, 4, color.filled())
+            }
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+/// The legend box, upper right.
+fn draw_legend<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 11))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(e)?;
+    Ok(())
 }
 
 fn fmt_tick(v: f64) -> String {
@@ -199,9 +259,9 @@ fn draw_panel<DB: DrawingBackend>(
     let (x0, x1) = range(pts.iter().map(|p| p.0), true);
     let (y0, y1) = range(pts.iter().map(|p| p.1), p.ylog);
     if p.ylog {
-        draw_panel_body!(area, p, (x0..x1).log_scale(), (y0..y1).log_scale(), legend)
+        draw_chart(area, p, (x0..x1).log_scale(), (y0..y1).log_scale(), legend)
     } else {
-        draw_panel_body!(area, p, (x0..x1).log_scale(), y0..y1, legend)
+        draw_chart(area, p, (x0..x1).log_scale(), y0..y1, legend)
     }
 }
 
