@@ -181,6 +181,16 @@ export class CanvasPlot {
     });
   }
 
+  /**
+   * The canvas ready to draw on (prepareCanvas) and the plot area L, T, R, B inside `margin`;
+   * null while the box has no size.
+   */
+  surface(font, margin) {
+    const s = prepareCanvas(this.box, this.canvas, font);
+    if (!s) return null;
+    return { ...s, L: margin.left, T: margin.top, R: s.w - margin.right, B: s.h - margin.bottom };
+  }
+
   /** Shows the readout beside the pointer `m`, on the side where it fits. */
   showTip(m) {
     this.tip.hidden = false;
@@ -257,10 +267,9 @@ export class LinePlot extends CanvasPlot {
   }
 
   draw() {
-    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    const surface = this.surface(FONT, MARGIN);
     if (!surface) return;
-    const { ctx, w, h, ink, faint, muted } = surface;
-    const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
+    const { ctx, h, ink, faint, muted, L, T, R, B } = surface;
     const b = this.bounds();
     if (!b) {
       ctx.fillStyle = muted;

@@ -5,7 +5,7 @@
 // now, a dashed line at 0° for the teacher's directions. HiDPI canvas, hover readout, and a
 // text alternative (aria-label) set by the caller. No dependencies beyond plot.js.
 
-import { CanvasPlot, drawAxes, fmt, gridLines, prepareCanvas, ticks } from './plot.js';
+import { CanvasPlot, drawAxes, fmt, gridLines, ticks } from './plot.js';
 
 const FONT = '11px system-ui, "DejaVu Sans", sans-serif';
 const MARGIN = { left: 46, right: 18, top: 10, bottom: 34 };
@@ -48,10 +48,9 @@ export class UnitsPlot extends CanvasPlot {
   }
 
   draw() {
-    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    const surface = this.surface(FONT, MARGIN);
     if (!surface) return;
-    const { ctx, w, h, ink, faint, muted } = surface;
-    const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
+    const { ctx, h, ink, faint, muted, L, T, R, B } = surface;
     const b = this.bounds();
     this.map = null;
     if (!b) {
