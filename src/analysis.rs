@@ -450,21 +450,7 @@ pub fn claim_bc(
     smallest: bool,
     close: f64,
 ) -> Verdict {
-    let taus: Vec<f64> = expected
-        .iter()
-        .filter(|c| is_gd_horizon(c, horizon))
-        .map(|c| c.tau0)
-        .collect();
-    let pick_tau = if smallest {
-        taus.iter().copied().fold(f64::INFINITY, f64::min)
-    } else {
-        taus.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-    };
-    let gd_ns: Vec<usize> = expected
-        .iter()
-        .filter(|c| is_gd_horizon(c, horizon) && c.tau0 == pick_tau)
-        .map(|c| c.n)
-        .collect();
+    let (pick_tau, gd_ns) = bc_cells(expected, horizon, smallest);
     let need = needed(expected, found, |c| {
         c.tau0 == pick_tau && gd_ns.contains(&c.n) && (is_gd_horizon(c, horizon) || is_gn_main(c))
     });
@@ -474,68 +460,10 @@ pub fn claim_bc(
     let mut details = vec![format!(
         "τ₀ = {pick_tau}; GD compared at t = {horizon:e} or at convergence, GN at λ = 10 to convergence; seed means"
     )];
-    let mut verdicts = Vec::new();
-    for n in ns {
-        let gn: Vec<&RunResult> = need
-            .found
-            .iter()
-            .copied()
-            .filter(|r| r.config.n == n && r.config.method == Method::Gn)
-            .collect();
-        let gd: Vec<&RunResult> = need
-            .found
-            .iter()
-            .copied()
-            .filter(|r| r.config.n == n && r.config.method == Method::Gd)
-            .collect();
-        for d in gd.iter().filter(|d| d.summary.status == Status::Diverged) {
-            let b = step_bound(d);
-            details.push(format!(
-                "N={n} seed {}: GD diverged at step {} with λ = {}{} — reported, not used",
-                d.config.seed,
-                d.summary.iterations,
-                d.config.lr,
-                b.map(|b| format!(
-                    " (bound 2N/λ_max(A) = {:.3e}, λ·λ_max/N = {:.3})",
-                    b.bound, b.ratio
-                ))
-                .unwrap_or_default()
-            ));
-        }
-        let usable: Vec<&&RunResult> = gd.iter().filter(|d| at_horizon(d, horizon)).collect();
-        let lg = mean(
-            gn.iter()
-                .filter(|r| r.summary.status == Status::Converged)
-                .filter_map(|r| r.summary.final_test_loss),
-        );
-        let ld = mean(usable.iter().filter_map(|r| r.summary.final_test_loss));
-        let ok = match (lg, ld) {
-            (Some(a), Some(b)) => Some(test_losses_agree(a, b, smallest, close)),
-            _ => None,
-        };
-        if let Some(v) = ok {
-            verdicts.push(v);
-        }
-        let lrs: Vec<String> = usable.iter().map(|r| format!("{}", r.config.lr)).collect();
-        details.push(format!(
-            "N={n}: GN {} ({} runs), GD {} ({} of {} runs at the horizon, λ = {}){}{}",
-            e3(lg),
-            gn.len(),
-            e3(ld),
-            usable.len(),
-            gd.len(),
-            if lrs.is_empty() {
-                "–".into()
-            } else {
-                lrs.join("/")
-            },
-            match (lg, ld) {
-                (Some(a), Some(b)) => format!(", GN/GD = {:.3}", a / b),
-                _ => String::new(),
-            },
-            if ok == Some(false) { " ← fails" } else { "" }
-        ));
-    }
+    let verdicts: Vec<bool> = ns
+        .into_iter()
+        .filter_map(|n| bc_compare_at(&need, n, horizon, smallest, close, &mut details))
+        .collect();
     let holds = if verdicts.is_empty() {
         None
     } else {
@@ -547,6 +475,97 @@ pub fn claim_bc(
         ("c", format!("At the largest τ₀ ({pick_tau}), GN's and GD's test losses are within a factor {close}, GD at a stable step, for every N"))
     };
     need.verdict(id, &statement, holds, details)
+}
+
+/// The τ₀ of claim (b) (the smallest of GD's horizon runs) or (c) (the largest), and the N
+/// of GD's horizon runs there (one per run).
+fn bc_cells(expected: &[Config], horizon: f64, smallest: bool) -> (f64, Vec<usize>) {
+    let taus = expected
+        .iter()
+        .filter(|c| is_gd_horizon(c, horizon))
+        .map(|c| c.tau0);
+    let pick_tau = if smallest {
+        taus.fold(f64::INFINITY, f64::min)
+    } else {
+        taus.fold(f64::NEG_INFINITY, f64::max)
+    };
+    let gd_ns = expected
+        .iter()
+        .filter(|c| is_gd_horizon(c, horizon) && c.tau0 == pick_tau)
+        .map(|c| c.n)
+        .collect();
+    (pick_tau, gd_ns)
+}
+
+/// Claim (b) or (c) at one N: GN's converged runs against GD's runs at the horizon (seed
+/// means), with a detail line, and one for each diverged GD run; None if either mean is
+/// missing.
+fn bc_compare_at(
+    need: &Needed,
+    n: usize,
+    horizon: f64,
+    smallest: bool,
+    close: f64,
+    details: &mut Vec<String>,
+) -> Option<bool> {
+    let of = |m: Method| -> Vec<&RunResult> {
+        need.found
+            .iter()
+            .copied()
+            .filter(|r| r.config.n == n && r.config.method == m)
+            .collect()
+    };
+    let (gn, gd) = (of(Method::Gn), of(Method::Gd));
+    for d in gd.iter().filter(|d| d.summary.status == Status::Diverged) {
+        details.push(diverged_gd_note(n, d));
+    }
+    let usable: Vec<&&RunResult> = gd.iter().filter(|d| at_horizon(d, horizon)).collect();
+    let lg = mean(
+        gn.iter()
+            .filter(|r| r.summary.status == Status::Converged)
+            .filter_map(|r| r.summary.final_test_loss),
+    );
+    let ld = mean(usable.iter().filter_map(|r| r.summary.final_test_loss));
+    let ok = match (lg, ld) {
+        (Some(a), Some(b)) => Some(test_losses_agree(a, b, smallest, close)),
+        _ => None,
+    };
+    let lrs: Vec<String> = usable.iter().map(|r| format!("{}", r.config.lr)).collect();
+    details.push(format!(
+        "N={n}: GN {} ({} runs), GD {} ({} of {} runs at the horizon, λ = {}){}{}",
+        e3(lg),
+        gn.len(),
+        e3(ld),
+        usable.len(),
+        gd.len(),
+        if lrs.is_empty() {
+            "–".into()
+        } else {
+            lrs.join("/")
+        },
+        match (lg, ld) {
+            (Some(a), Some(b)) => format!(", GN/GD = {:.3}", a / b),
+            _ => String::new(),
+        },
+        if ok == Some(false) { " ← fails" } else { "" }
+    ));
+    ok
+}
+
+/// The detail line of a diverged GD run: its step, and its stability bound if known.
+fn diverged_gd_note(n: usize, d: &RunResult) -> String {
+    let bound = step_bound(d)
+        .map(|b| {
+            format!(
+                " (bound 2N/λ_max(A) = {:.3e}, λ·λ_max/N = {:.3})",
+                b.bound, b.ratio
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "N={n} seed {}: GD diverged at step {} with λ = {}{bound} — reported, not used",
+        d.config.seed, d.summary.iterations, d.config.lr,
+    )
 }
 
 /// (d) Hidden learning on the refit runs (GN with the refit probe at τ₀ ≤ `small_tau0`): at the
@@ -573,6 +592,33 @@ pub fn claim_d(
         .iter()
         .map(|c| c.lr)
         .fold(f64::NEG_INFINITY, f64::max);
+    let part1 = refit_below_during_training(&need, lmin, well_below, &mut details);
+    let part2 = smaller_step_lower_loss(&need, lmin, lmax, &mut details);
+    let holds = if part1.is_empty() || part2.is_empty() {
+        None
+    } else {
+        Some(part1.iter().chain(&part2).all(|&v| v))
+    };
+    details.insert(
+        0,
+        format!("GN with the refit probe, τ₀ ≤ {small_tau0}; part 1 at λ = {lmin} (refit ≤ {well_below}× model and random features during training), part 2 λ = {lmin} vs {lmax}"),
+    );
+    need.verdict(
+        "d",
+        "Hidden learning: at small τ₀ and small λ GN's refit test loss falls well below its own and random features', and smaller λ gives a lower final test loss",
+        holds,
+        details,
+    )
+}
+
+/// Claim (d), part 1: for each run at the smallest λ, whether some record during training has
+/// a refit test loss well below the model's and random features' (a detail line each).
+fn refit_below_during_training(
+    need: &Needed,
+    lmin: f64,
+    well_below: f64,
+    details: &mut Vec<String>,
+) -> Vec<bool> {
     let mut part1 = Vec::new();
     for r in need.found.iter().filter(|r| r.config.lr == lmin) {
         let rf = r.summary.rf_test_loss.unwrap_or(f64::INFINITY);
@@ -597,6 +643,17 @@ pub fn claim_d(
             ));
         }
     }
+    part1
+}
+
+/// Claim (d), part 2: for each (N, τ₀), whether the mean final test loss (diverged runs left
+/// out) at λ = `lmin` is below that at `lmax` (a detail line each).
+fn smaller_step_lower_loss(
+    need: &Needed,
+    lmin: f64,
+    lmax: f64,
+    details: &mut Vec<String>,
+) -> Vec<bool> {
     let mut part2 = Vec::new();
     let mut cells: Vec<(usize, u64)> = need
         .found
@@ -626,21 +683,7 @@ pub fn claim_d(
             ));
         }
     }
-    let holds = if part1.is_empty() || part2.is_empty() {
-        None
-    } else {
-        Some(part1.iter().chain(&part2).all(|&v| v))
-    };
-    details.insert(
-        0,
-        format!("GN with the refit probe, τ₀ ≤ {small_tau0}; part 1 at λ = {lmin} (refit ≤ {well_below}× model and random features during training), part 2 λ = {lmin} vs {lmax}"),
-    );
-    need.verdict(
-        "d",
-        "Hidden learning: at small τ₀ and small λ GN's refit test loss falls well below its own and random features', and smaller λ gives a lower final test loss",
-        holds,
-        details,
-    )
+    part2
 }
 
 #[cfg(test)]

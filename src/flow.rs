@@ -124,9 +124,8 @@ mod tests {
         }
     }
 
-    /// Independent computation: the features by hand (SiLU of X Uᵀ + b) and nalgebra's own
-    /// symmetric eigensolver on S Sᵀ / M².
-    fn by_hand(c: &Config) -> f64 {
+    /// A = S Sᵀ / M² at initialisation, the features by hand (SiLU of X Uᵀ + b).
+    fn gram_by_hand(c: &Config) -> DMatrix<f64> {
         let data = Dataset::generate(c);
         let st = init_student(c);
         let h = &data.x_train * st.u.transpose();
@@ -135,8 +134,12 @@ mod tests {
             x / (1.0 + (-x).exp())
         });
         let m = c.m as f64;
-        let a = &s * s.transpose() / (m * m);
-        a.symmetric_eigenvalues().max()
+        &s * s.transpose() / (m * m)
+    }
+
+    /// Independent computation: [`gram_by_hand`] and nalgebra's own symmetric eigensolver.
+    fn by_hand(c: &Config) -> f64 {
+        gram_by_hand(c).symmetric_eigenvalues().max()
     }
 
     #[test]
@@ -177,14 +180,7 @@ mod tests {
         let lmax = init_lambda_max(&c).unwrap();
         let bound = gd_step_bound(c.n, lmax);
         let data = Dataset::generate(&c);
-        let st = init_student(&c);
-        let h = &data.x_train * st.u.transpose();
-        let s = DMatrix::from_fn(h.nrows(), h.ncols(), |i, j| {
-            let x = h[(i, j)] + st.b[j];
-            x / (1.0 + (-x).exp())
-        });
-        let m = c.m as f64;
-        let a = &s * s.transpose() / (m * m);
+        let a = gram_by_hand(&c);
         let n = c.n as f64;
         for (factor, grows) in [(3.0, true), (0.95, false), (0.5, false)] {
             let lr = factor * bound;

@@ -20,6 +20,7 @@
 //! - [`runs`]: loading a folder of run results;
 //! - [`analysis`]: GD's step-equivalence study and the paper's claims in flow time;
 //! - [`report`]: `gn report`'s Markdown and claim checks;
+//! - `figures` (native only): `gn plot`'s figures, declared as spec tables, drawn with plotters;
 //! - [`flow`]: flow time t = λ·k, GD's stability bound and λ* choice.
 //!
 //! The core does no I/O and reads no clock, so the same code runs natively and in wasm.
@@ -51,5 +52,7 @@ pub use network::Network;
 pub use results::{Record, RunResult, Status, Summary};
 pub use trainer::{GdPath, Trainer};
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod figures;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -12,7 +12,7 @@ use crate::metrics;
 use crate::network::{Features, Network};
 use crate::results::{Record, RunResult, Status, Summary};
 use crate::step::{self, GnSolver, GnState};
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// One training run in progress.
 pub struct Trainer {
@@ -278,17 +278,7 @@ impl Trainer {
         let cfg = &self.config;
         let record_due = stop.is_some() || k.is_multiple_of(cfg.eval_every);
 
-        // The Gram matrix: always for GN, at record points for GD (for its spectrum).
-        let need_gram =
-            loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
-        let (a, ss) = match need_gram {
-            true => {
-                let want_ss = record_due && (cfg.refit || stop.is_some());
-                let (a, ss) = step::gram(feat, x, want_ss);
-                (Some(a), ss)
-            }
-            false => (None, None),
-        };
+        let (a, ss) = self.gram_if_needed(feat, loss, stop, record_due);
         let g = (&f - &self.data.y_train) / x.nrows() as f64;
         let method = if stop.is_some() {
             Method::Gd
@@ -302,37 +292,13 @@ impl Trainer {
             // The last record of a GN run reports GN's damping at the final state too.
             dir.eps = dir.spectrum.map(|s| cfg.eps0.max(s.sigma_min));
         }
-        let mut record = record_due.then(|| Record {
-            iter: k,
-            train_loss: loss,
-            test_loss: None,
-            sigma_min: dir.spectrum.map(|s| s.sigma_min),
-            sigma_max: dir.spectrum.map(|s| s.sigma_max),
-            eps: dir.eps,
-            step_norm: None,
-            alignment: Some(metrics::alignment(&self.student.u, &self.data.teacher.u)),
-            refit_test_loss: None,
-            elapsed_s: None,
-        });
-        if let Some(r) = record.as_mut() {
-            let refit = (cfg.refit || stop.is_some())
-                .then(|| metrics::refit_last_layer(&feat.s, ss.as_ref()?, &self.data.y_train))
-                .flatten();
-            let (test, refit_test) = metrics::test_losses(
-                &self.student,
-                cfg.activation,
-                &self.data.x_test,
-                &self.data.y_test,
-                refit.as_ref(),
-            );
-            r.test_loss = Some(test);
-            r.refit_test_loss = refit_test;
-        }
+        let mut record =
+            record_due.then(|| self.record(k, loss, &dir, feat, ss.as_ref(), stop.is_some()));
         match stop {
             Some(status) => self.status = status,
             None if !dir.finite => self.status = Status::Diverged,
             None => {
-                let delta = step::update(feat, x, &dir.z, cfg.lr);
+                let delta = step::update(feat, x, &dir.z, self.config.lr);
                 if let Some(r) = record.as_mut() {
                     r.step_norm = Some(delta.norm());
                 }
@@ -344,6 +310,63 @@ impl Trainer {
             self.last = record.clone();
         }
         record
+    }
+
+    /// The Gram matrix A (and S Sᵀ/M² for the refit, where it differs from A): always for GN
+    /// while it runs, at record points for GD (for its spectrum).
+    fn gram_if_needed(
+        &self,
+        feat: &Features,
+        loss: f64,
+        stop: Option<Status>,
+        record_due: bool,
+    ) -> (Option<DMatrix<f64>>, Option<DMatrix<f64>>) {
+        let cfg = &self.config;
+        let need_gram =
+            loss.is_finite() && (cfg.method == Method::Gn && stop.is_none() || record_due);
+        if !need_gram {
+            return (None, None);
+        }
+        let want_ss = record_due && (cfg.refit || stop.is_some());
+        let (a, ss) = step::gram(feat, &self.data.x_train, want_ss);
+        (Some(a), ss)
+    }
+
+    /// The record of iteration `k` (before its step): losses, spectrum and damping of `dir`,
+    /// alignment, and the test losses of the model and (when asked for, or at the end) of
+    /// the last-layer refit from `ss`.
+    fn record(
+        &self,
+        k: u64,
+        loss: f64,
+        dir: &step::Direction,
+        feat: &Features,
+        ss: Option<&DMatrix<f64>>,
+        stopping: bool,
+    ) -> Record {
+        let cfg = &self.config;
+        let refit = (cfg.refit || stopping)
+            .then(|| metrics::refit_last_layer(&feat.s, ss?, &self.data.y_train))
+            .flatten();
+        let (test, refit_test) = metrics::test_losses(
+            &self.student,
+            cfg.activation,
+            &self.data.x_test,
+            &self.data.y_test,
+            refit.as_ref(),
+        );
+        Record {
+            iter: k,
+            train_loss: loss,
+            test_loss: Some(test),
+            sigma_min: dir.spectrum.map(|s| s.sigma_min),
+            sigma_max: dir.spectrum.map(|s| s.sigma_max),
+            eps: dir.eps,
+            step_norm: None,
+            alignment: Some(metrics::alignment(&self.student.u, &self.data.teacher.u)),
+            refit_test_loss: refit_test,
+            elapsed_s: None,
+        }
     }
 
     /// Test loss of the last-layer refit at the current hidden layer.

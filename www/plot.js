@@ -119,16 +119,41 @@ export function prepareCanvas(box, canvas, font) {
   return { ctx, w, h, ink, faint, muted };
 }
 
-export class LinePlot {
-  constructor(container, { yLog = true, yLabel = '', xLabel = 'iteration', empty = 'Press Run to start', xFmt = null } = {}) {
+/**
+ * The left and bottom axis lines of the plot area (L, R, T, B), the x title centred at the
+ * bottom of the canvas (height h), the y title turned along the left edge at x = `yAt`.
+ */
+export function drawAxes(ctx, { L, R, T, B, h }, xTitle, yTitle, yAt, { ink, muted }) {
+  ctx.strokeStyle = muted;
+  ctx.beginPath();
+  ctx.moveTo(L + 0.5, T);
+  ctx.lineTo(L + 0.5, B + 0.5);
+  ctx.lineTo(R, B + 0.5);
+  ctx.stroke();
+  ctx.fillStyle = ink;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'bottom';
+  ctx.fillText(xTitle, (L + R) / 2, h - 2);
+  ctx.save();
+  ctx.translate(yAt, (T + B) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textBaseline = 'middle';
+  ctx.fillText(yTitle, 0, 0);
+  ctx.restore();
+}
+
+/**
+ * What the page's canvas plots share: a canvas (role img, `label` its aria-label) and a hover
+ * readout in `container`, redrawn (`draw()`, the subclass's) on resize and as the pointer
+ * moves, at most once per animation frame.
+ */
+export class CanvasPlot {
+  constructor(container, label) {
     this.box = container;
-    this.opts = { yLog, yLabel, xLabel, empty, xFmt: xFmt || ((x) => Math.round(x).toLocaleString('en-US')) };
-    this.xLog = false;
-    this.series = [];
     this.mouse = null;
     this.canvas = document.createElement('canvas');
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', yLabel ? `plot of ${yLabel}` : 'plot');
+    this.canvas.setAttribute('aria-label', label);
     this.tip = document.createElement('div');
     this.tip.className = 'plot-tip';
     this.tip.hidden = true;
@@ -146,6 +171,44 @@ export class LinePlot {
     });
   }
 
+  /** Coalesces redraws to one per animation frame. */
+  requestDraw() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+
+  /**
+   * The canvas ready to draw on (prepareCanvas) and the plot area L, T, R, B inside `margin`;
+   * null while the box has no size.
+   */
+  surface(font, margin) {
+    const s = prepareCanvas(this.box, this.canvas, font);
+    if (!s) return null;
+    return { ...s, L: margin.left, T: margin.top, R: s.w - margin.right, B: s.h - margin.bottom };
+  }
+
+  /** Shows the readout beside the pointer `m`, on the side where it fits. */
+  showTip(m) {
+    this.tip.hidden = false;
+    const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
+    const left = m.x + 14 + tw > this.box.clientWidth ? m.x - 14 - tw : m.x + 14;
+    this.tip.style.left = `${Math.max(0, left)}px`;
+    this.tip.style.top = `${Math.max(0, Math.min(m.y - th / 2, this.box.clientHeight - th))}px`;
+  }
+}
+
+export class LinePlot extends CanvasPlot {
+  constructor(container, { yLog = true, yLabel = '', xLabel = 'iteration', empty = 'Press Run to start', xFmt = null } = {}) {
+    super(container, yLabel ? `plot of ${yLabel}` : 'plot');
+    this.opts = { yLog, yLabel, xLabel, empty, xFmt: xFmt || ((x) => Math.round(x).toLocaleString('en-US')) };
+    this.xLog = false;
+    this.series = [];
+  }
+
   setSeries(series) {
     this.series = series;
     this.requestDraw();
@@ -159,16 +222,6 @@ export class LinePlot {
   setXLabel(label) {
     this.opts.xLabel = label;
     this.requestDraw();
-  }
-
-  /** Coalesces redraws to one per animation frame. */
-  requestDraw() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
   }
 
   validX(x) {
@@ -214,10 +267,9 @@ export class LinePlot {
   }
 
   draw() {
-    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    const surface = this.surface(FONT, MARGIN);
     if (!surface) return;
-    const { ctx, w, h, ink, faint, muted } = surface;
-    const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
+    const { ctx, h, ink, faint, muted, L, T, R, B } = surface;
     const b = this.bounds();
     if (!b) {
       ctx.fillStyle = muted;
@@ -245,24 +297,8 @@ export class LinePlot {
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
     gridLines(ctx, ticks(b.x0, b.x1, xLog, R - L), 'x', X, T, B, { faint, muted }, (x) => [x, B + 5]);
-    ctx.strokeStyle = muted;
-    ctx.beginPath();
-    ctx.moveTo(L + 0.5, T);
-    ctx.lineTo(L + 0.5, B + 0.5);
-    ctx.lineTo(R, B + 0.5);
-    ctx.stroke();
-
-    // Axis titles.
-    ctx.fillStyle = ink;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText(this.opts.xLabel + (xLog ? ' (log scale)' : ''), (L + R) / 2, h - 2);
-    ctx.save();
-    ctx.translate(12, (T + B) / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textBaseline = 'middle';
-    ctx.fillText(this.opts.yLabel + (yLog ? ' (log)' : ''), 0, 0);
-    ctx.restore();
+    const xTitle = this.opts.xLabel + (xLog ? ' (log scale)' : '');
+    drawAxes(ctx, { L, R, T, B, h }, xTitle, this.opts.yLabel + (yLog ? ' (log)' : ''), 12, { ink, muted });
 
     // Series, clipped to the plot area; a gap where a value is missing.
     ctx.save();
@@ -368,10 +404,6 @@ export class LinePlot {
         return row;
       }),
     );
-    this.tip.hidden = false;
-    const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
-    const left = m.x + 14 + tw > this.box.clientWidth ? m.x - 14 - tw : m.x + 14;
-    this.tip.style.left = `${Math.max(0, left)}px`;
-    this.tip.style.top = `${Math.max(0, Math.min(m.y - th / 2, this.box.clientHeight - th))}px`;
+    this.showTip(m);
   }
 }

@@ -5,41 +5,22 @@
 // now, a dashed line at 0° for the teacher's directions. HiDPI canvas, hover readout, and a
 // text alternative (aria-label) set by the caller. No dependencies beyond plot.js.
 
-import { fmt, gridLines, prepareCanvas, ticks } from './plot.js';
+import { CanvasPlot, drawAxes, fmt, gridLines, ticks } from './plot.js';
 
 const FONT = '11px system-ui, "DejaVu Sans", sans-serif';
 const MARGIN = { left: 46, right: 18, top: 10, bottom: 34 };
 const START = '#9a9a9a';
 
-export class UnitsPlot {
+export class UnitsPlot extends CanvasPlot {
   /**
    * @param {HTMLElement} container  a .canvas-box
    * @param {string} color           the method's colour
    */
   constructor(container, color) {
-    this.box = container;
+    super(container, 'hidden units: no run yet');
     this.color = color;
     this.now = null; // Float64Array of (angle, share) pairs
     this.start = null;
-    this.mouse = null;
-    this.canvas = document.createElement('canvas');
-    this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', 'hidden units: no run yet');
-    this.tip = document.createElement('div');
-    this.tip.className = 'plot-tip';
-    this.tip.hidden = true;
-    container.append(this.canvas, this.tip);
-    this.pending = false;
-    new ResizeObserver(() => this.draw()).observe(container);
-    this.canvas.addEventListener('pointermove', (e) => {
-      const r = this.canvas.getBoundingClientRect();
-      this.mouse = { x: e.clientX - r.left, y: e.clientY - r.top };
-      this.requestDraw();
-    });
-    this.canvas.addEventListener('pointerleave', () => {
-      this.mouse = null;
-      this.requestDraw();
-    });
   }
 
   /** The units at the start of the run and now (either may be null). */
@@ -47,15 +28,6 @@ export class UnitsPlot {
     this.start = start;
     this.now = now;
     this.requestDraw();
-  }
-
-  requestDraw() {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
   }
 
   bounds() {
@@ -76,10 +48,9 @@ export class UnitsPlot {
   }
 
   draw() {
-    const surface = prepareCanvas(this.box, this.canvas, FONT);
+    const surface = this.surface(FONT, MARGIN);
     if (!surface) return;
-    const { ctx, w, h, ink, faint, muted } = surface;
-    const L = MARGIN.left, T = MARGIN.top, R = w - MARGIN.right, B = h - MARGIN.bottom;
+    const { ctx, h, ink, faint, muted, L, T, R, B } = surface;
     const b = this.bounds();
     this.map = null;
     if (!b) {
@@ -114,21 +85,8 @@ export class UnitsPlot {
       ctx.fillStyle = muted;
       ctx.fillText(`${a}°`, x, B + 5);
     }
-    ctx.strokeStyle = muted;
-    ctx.beginPath();
-    ctx.moveTo(L + 0.5, T);
-    ctx.lineTo(L + 0.5, B + 0.5);
-    ctx.lineTo(R, B + 0.5);
-    ctx.stroke();
-    ctx.fillStyle = ink;
-    ctx.textBaseline = 'bottom';
-    ctx.fillText('angle to the nearest teacher direction', (L + R) / 2, h - 2);
-    ctx.save();
-    ctx.translate(11, (T + B) / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textBaseline = 'middle';
-    ctx.fillText('share of ‖U‖² (× average, log)', 0, 0);
-    ctx.restore();
+    const yTitle = 'share of ‖U‖² (× average, log)';
+    drawAxes(ctx, { L, R, T, B, h }, 'angle to the nearest teacher direction', yTitle, 11, { ink, muted });
 
     // The teacher's directions: all at angle 0.
     const x0 = Math.round(X(0)) + 0.5;
@@ -188,10 +146,6 @@ export class UnitsPlot {
     ctx.arc(map.X(best.a), map.Y(best.s), 5, 0, 2 * Math.PI);
     ctx.stroke();
     this.tip.textContent = `unit ${best.i + 1} (${best.when}): ${fmt(best.a)}° from a teacher direction, share ${fmt(best.s)}× average`;
-    this.tip.hidden = false;
-    const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
-    const left = m.x + 14 + tw > this.box.clientWidth ? m.x - 14 - tw : m.x + 14;
-    this.tip.style.left = `${Math.max(0, left)}px`;
-    this.tip.style.top = `${Math.max(0, Math.min(m.y - th / 2, this.box.clientHeight - th))}px`;
+    this.showTip(m);
   }
 }

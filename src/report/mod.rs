@@ -121,87 +121,12 @@ fn claim_a(runs: &[Run], lr: f64) -> Claim {
 
 /// (b) and (c): GD vs GN final test loss at the smallest / largest τ₀, per N (seed means).
 fn claim_bc(runs: &[Run], lr: f64, smallest: bool) -> Claim {
-    let both: Vec<Run> = runs
-        .iter()
-        .filter(|r| {
-            r.lr() == lr
-                && runs.iter().any(|o| {
-                    o.lr() == lr
-                        && o.n() == r.n()
-                        && o.tau0() == r.tau0()
-                        && o.method() != r.method()
-                })
-        })
-        .cloned()
-        .collect();
+    let both = with_both_methods(runs, lr);
     let mut details = Vec::new();
-    let mut verdicts = Vec::new();
-    for n in distinct(&both, |r| r.n()) {
-        let taus = distinct(
-            &both
-                .iter()
-                .filter(|r| r.n() == n)
-                .cloned()
-                .collect::<Vec<_>>(),
-            |r| r.tau0(),
-        );
-        let t = if smallest {
-            taus[0]
-        } else {
-            *taus.last().unwrap()
-        };
-        let gn = sel(&both, n, t, lr, Method::Gn);
-        let gd = sel(&both, n, t, lr, Method::Gd);
-        let diverged = gn.iter().chain(&gd).any(|r| r.diverged());
-        let lg = mean_of(&gn, |r| r.r.summary.final_test_loss);
-        let ld = mean_of(&gd, |r| r.r.summary.final_test_loss);
-        let ok = match (lg, ld, diverged) {
-            (_, _, true) => false,
-            (Some(a), Some(b), _) => test_losses_agree(a, b, smallest, CLOSE_FACTOR),
-            _ => false,
-        };
-        verdicts.push(ok);
-        let ratio_text = match (lg, ld) {
-            (Some(a), Some(b)) if !diverged => format!(", GN/GD = {}", ratio(a / b)),
-            _ => String::new(),
-        };
-        details.push(format!(
-            "N={n} τ₀={t}: GN test loss {} ({}), GD {} ({}){ratio_text}{}",
-            num(lg),
-            statuses(&gn),
-            num(ld),
-            statuses(&gd),
-            if ok { "" } else { " ← fails" }
-        ));
-        if !smallest && diverged {
-            // Say how the largest τ₀ at which neither diverged compares, for context.
-            let fine: Vec<f64> = taus
-                .iter()
-                .copied()
-                .filter(|&t| {
-                    let a = sel(&both, n, t, lr, Method::Gn);
-                    let b = sel(&both, n, t, lr, Method::Gd);
-                    !a.is_empty() && !b.is_empty() && a.iter().chain(&b).all(|r| !r.diverged())
-                })
-                .collect();
-            if let Some(&t2) = fine.last() {
-                let a = mean_of(&sel(&both, n, t2, lr, Method::Gn), |r| {
-                    r.r.summary.final_test_loss
-                });
-                let b = mean_of(&sel(&both, n, t2, lr, Method::Gd), |r| {
-                    r.r.summary.final_test_loss
-                });
-                if let (Some(a), Some(b)) = (a, b) {
-                    details.push(format!(
-                        "  (for context, not the verdict: at τ₀={t2}, the largest τ₀ where no run diverged, GN {} vs GD {}, GN/GD = {})",
-                        num(Some(a)),
-                        num(Some(b)),
-                        ratio(a / b)
-                    ));
-                }
-            }
-        }
-    }
+    let verdicts: Vec<bool> = distinct(&both, |r| r.n())
+        .into_iter()
+        .map(|n| bc_at(&both, n, lr, smallest, &mut details))
+        .collect();
     let note = if smallest {
         "Mean final test loss over seeds; GD's runs that stopped at max_iter are compared where they stopped."
     } else {
@@ -218,6 +143,79 @@ fn claim_bc(runs: &[Run], lr: f64, smallest: bool) -> Claim {
         holds: (!verdicts.is_empty()).then(|| verdicts.iter().all(|&v| v)),
         details,
     }
+}
+
+/// The runs at step `lr` whose (N, τ₀) cell has a run of the other method too.
+fn with_both_methods(runs: &[Run], lr: f64) -> Vec<Run> {
+    runs.iter()
+        .filter(|r| {
+            r.lr() == lr
+                && runs.iter().any(|o| {
+                    o.lr() == lr
+                        && o.n() == r.n()
+                        && o.tau0() == r.tau0()
+                        && o.method() != r.method()
+                })
+        })
+        .cloned()
+        .collect()
+}
+
+/// Claim (b) or (c) at one N, at its smallest or largest τ₀: whether it holds (a diverged
+/// run fails it), with a detail line (and, for (c) with a divergence, a line of context).
+fn bc_at(both: &[Run], n: usize, lr: f64, smallest: bool, details: &mut Vec<String>) -> bool {
+    let taus = distinct(both.iter().filter(|r| r.n() == n), |r| r.tau0());
+    let t = if smallest {
+        taus[0]
+    } else {
+        *taus.last().unwrap()
+    };
+    let gn = sel(both, n, t, lr, Method::Gn);
+    let gd = sel(both, n, t, lr, Method::Gd);
+    let diverged = gn.iter().chain(&gd).any(|r| r.diverged());
+    let lg = mean_of(&gn, |r| r.r.summary.final_test_loss);
+    let ld = mean_of(&gd, |r| r.r.summary.final_test_loss);
+    let ok = match (lg, ld, diverged) {
+        (_, _, true) => false,
+        (Some(a), Some(b), _) => test_losses_agree(a, b, smallest, CLOSE_FACTOR),
+        _ => false,
+    };
+    let ratio_text = match (lg, ld) {
+        (Some(a), Some(b)) if !diverged => format!(", GN/GD = {}", ratio(a / b)),
+        _ => String::new(),
+    };
+    details.push(format!(
+        "N={n} τ₀={t}: GN test loss {} ({}), GD {} ({}){ratio_text}{}",
+        num(lg),
+        statuses(&gn),
+        num(ld),
+        statuses(&gd),
+        if ok { "" } else { " ← fails" }
+    ));
+    if !smallest && diverged {
+        details.extend(largest_stable_context(both, &taus, n, lr));
+    }
+    ok
+}
+
+/// For context, not the verdict: how GN and GD compare at the largest τ₀ where neither
+/// diverged.
+fn largest_stable_context(both: &[Run], taus: &[f64], n: usize, lr: f64) -> Option<String> {
+    let stable = |&t: &f64| {
+        let a = sel(both, n, t, lr, Method::Gn);
+        let b = sel(both, n, t, lr, Method::Gd);
+        !a.is_empty() && !b.is_empty() && a.iter().chain(&b).all(|r| !r.diverged())
+    };
+    let t2 = *taus.iter().rev().find(|t| stable(t))?;
+    let test = |r: &Run| r.r.summary.final_test_loss;
+    let a = mean_of(&sel(both, n, t2, lr, Method::Gn), test)?;
+    let b = mean_of(&sel(both, n, t2, lr, Method::Gd), test)?;
+    Some(format!(
+        "  (for context, not the verdict: at τ₀={t2}, the largest τ₀ where no run diverged, GN {} vs GD {}, GN/GD = {})",
+        num(Some(a)),
+        num(Some(b)),
+        ratio(a / b)
+    ))
 }
 
 /// (d) Hidden learning: in GN runs at small τ₀ with the smallest λ, the refit test loss

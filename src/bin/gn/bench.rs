@@ -63,6 +63,39 @@ fn trainer(method: Method, n: usize, m: usize, eval_every: u64) -> Result<Traine
 pub fn main(args: BenchArgs) -> Result<(), String> {
     let reps = args.reps.max(1);
     let m = args.m;
+    print_header(m, reps);
+    for &n in &args.n {
+        let (steps, gn) = step_times(n, m, reps)?;
+        let [t_gn, t_gd, t_gd_two, t_gd_stored, t_gd_rec] = steps;
+        let k = kernel_times(&gn, n, reps);
+        let (nf, mf) = (n as f64, m as f64);
+        // Two symmetric products, each computing one triangle: N(N+1)M flops apiece.
+        let gram_rate = 2.0 * nf * (nf + 1.0) * mf / k.gram / 1e9;
+        let plain_rate = 2.0 * nf * nf * mf / k.plain / 1e9;
+        println!(
+            "{n:>6} {:>8.1}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.1}ms {:>9.1} {:>9.1} {:>5.0}% {:>10.1}ms {:>8.1}ms {:>8.1}ms",
+            t_gn * 1e3,
+            t_gd * 1e3,
+            t_gd_two * 1e3,
+            t_gd_stored * 1e3,
+            k.gram * 1e3,
+            gram_rate,
+            plain_rate,
+            100.0 * gram_rate / plain_rate,
+            k.solve * 1e3,
+            k.eig * 1e3,
+            (t_gd_rec - t_gd) * 1e3,
+        );
+    }
+    println!("GD step: the default path for this size (GdPath::for_size); GD carried: one fused pass per step, σ and σ' from the sigmoid the step before kept; GD stored: from stored S and D (the wasm default).");
+    println!(
+        "GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment)."
+    );
+    Ok(())
+}
+
+/// The title line (size, threads, kernels, CPU) and the table's header.
+fn print_header(m: usize, reps: usize) {
     let (level, cpu_level) = (hidden::simd_level(), hidden::cpu_simd_level());
     let lowered = if level == cpu_level {
         String::new()
@@ -89,79 +122,81 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
         "eig (old)",
         "GD record"
     );
-    for &n in &args.n {
-        let mut gn = trainer(Method::Gn, n, m, NEVER)?;
-        let t_gn = time(reps, || {
-            gn.advance(1);
-        });
-        let mut gd = trainer(Method::Gd, n, m, NEVER)?;
-        let t_gd = time(reps.max(25), || {
-            gd.advance(1);
-        });
-        let mut gd_two = trainer(Method::Gd, n, m, NEVER)?;
-        gd_two.set_gd_path(GdPath::Carried);
-        let t_gd_two = time(reps.max(25), || {
-            gd_two.advance(1);
-        });
-        let mut gd_stored = trainer(Method::Gd, n, m, NEVER)?;
-        gd_stored.set_gd_path(GdPath::Stored);
-        let t_gd_stored = time(reps.max(25), || {
-            gd_stored.advance(1);
-        });
-        let mut gd_rec = trainer(Method::Gd, n, m, 1)?;
-        let t_gd_rec = time(reps, || {
-            gd_rec.advance(1);
-        });
-        let cfg = gn.config().clone();
-        let x = &gn.data().x_train;
-        let feat = gn.student().features(cfg.activation, x, true);
-        let t_gram = time(reps, || {
-            std::hint::black_box(step::gram(&feat, x, false));
-        });
-        let t_plain = time(reps, || {
-            std::hint::black_box(linalg::matmul(
-                view(&feat.s),
-                view(&feat.s).transpose(),
-                1.0,
-            ));
-        });
-        let (a, _) = step::gram(&feat, x, false);
-        let f = gn.student().outputs(&feat.s);
-        let g = (f - &gn.data().y_train) / n as f64;
-        // Warm-started as in a run: the state a previous solve leaves.
-        let mut warm = WarmStart::default();
-        damping::solve(&a, &g, cfg.eps0, &mut warm);
-        let t_solve = time(reps, || {
-            let mut w = warm.clone();
-            std::hint::black_box(damping::solve(&a, &g, cfg.eps0, &mut w));
-        });
-        let t_eig = time(reps.min(3), || {
-            std::hint::black_box(SymEig::new(&a));
-        });
-        let (nf, mf) = (n as f64, m as f64);
-        // Two symmetric products, each computing one triangle: N(N+1)M flops apiece.
-        let gram_rate = 2.0 * nf * (nf + 1.0) * mf / t_gram / 1e9;
-        let plain_rate = 2.0 * nf * nf * mf / t_plain / 1e9;
-        println!(
-            "{n:>6} {:>8.1}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.1}ms {:>9.1} {:>9.1} {:>5.0}% {:>10.1}ms {:>8.1}ms {:>8.1}ms",
-            t_gn * 1e3,
-            t_gd * 1e3,
-            t_gd_two * 1e3,
-            t_gd_stored * 1e3,
-            t_gram * 1e3,
-            gram_rate,
-            plain_rate,
-            100.0 * gram_rate / plain_rate,
-            t_solve * 1e3,
-            t_eig * 1e3,
-            (t_gd_rec - t_gd) * 1e3,
-        );
+}
+
+/// Median seconds of one step: GN, GD (default path), GD carried, GD stored, and GD with a
+/// record every step; and the GN trainer, for the kernels.
+fn step_times(n: usize, m: usize, reps: usize) -> Result<([f64; 5], Trainer), String> {
+    let mut gn = trainer(Method::Gn, n, m, NEVER)?;
+    let t_gn = time(reps, || {
+        gn.advance(1);
+    });
+    let mut gd = trainer(Method::Gd, n, m, NEVER)?;
+    let t_gd = time(reps.max(25), || {
+        gd.advance(1);
+    });
+    let mut gd_two = trainer(Method::Gd, n, m, NEVER)?;
+    gd_two.set_gd_path(GdPath::Carried);
+    let t_gd_two = time(reps.max(25), || {
+        gd_two.advance(1);
+    });
+    let mut gd_stored = trainer(Method::Gd, n, m, NEVER)?;
+    gd_stored.set_gd_path(GdPath::Stored);
+    let t_gd_stored = time(reps.max(25), || {
+        gd_stored.advance(1);
+    });
+    let mut gd_rec = trainer(Method::Gd, n, m, 1)?;
+    let t_gd_rec = time(reps, || {
+        gd_rec.advance(1);
+    });
+    Ok(([t_gn, t_gd, t_gd_two, t_gd_stored, t_gd_rec], gn))
+}
+
+/// Median seconds of GN's kernels at the trainer's state.
+struct KernelTimes {
+    /// The Gram matrix A (symmetric products).
+    gram: f64,
+    /// The same product as a plain GEMM.
+    plain: f64,
+    /// λ_min and the damped solve, warm-started.
+    solve: f64,
+    /// The eigendecomposition GN used before.
+    eig: f64,
+}
+
+fn kernel_times(gn: &Trainer, n: usize, reps: usize) -> KernelTimes {
+    let cfg = gn.config().clone();
+    let x = &gn.data().x_train;
+    let feat = gn.student().features(cfg.activation, x, true);
+    let t_gram = time(reps, || {
+        std::hint::black_box(step::gram(&feat, x, false));
+    });
+    let t_plain = time(reps, || {
+        std::hint::black_box(linalg::matmul(
+            view(&feat.s),
+            view(&feat.s).transpose(),
+            1.0,
+        ));
+    });
+    let (a, _) = step::gram(&feat, x, false);
+    let f = gn.student().outputs(&feat.s);
+    let g = (f - &gn.data().y_train) / n as f64;
+    // Warm-started as in a run: the state a previous solve leaves.
+    let mut warm = WarmStart::default();
+    damping::solve(&a, &g, cfg.eps0, &mut warm);
+    let t_solve = time(reps, || {
+        let mut w = warm.clone();
+        std::hint::black_box(damping::solve(&a, &g, cfg.eps0, &mut w));
+    });
+    let t_eig = time(reps.min(3), || {
+        std::hint::black_box(SymEig::new(&a));
+    });
+    KernelTimes {
+        gram: t_gram,
+        plain: t_plain,
+        solve: t_solve,
+        eig: t_eig,
     }
-    println!("GD step: the default path for this size (GdPath::for_size); GD carried: one fused pass per step, σ and σ' from the sigmoid the step before kept; GD stored: from stored S and D (the wasm default).");
-    println!(
-        "GD record: one record's extra time (test loss on 10 000 inputs, spectrum, alignment)."
-    );
-    Ok(())
 }
 
 fn rayon_threads() -> usize {

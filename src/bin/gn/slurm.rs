@@ -6,7 +6,7 @@
 use crate::sweep::SweepArgs;
 use clap::Args;
 use gauss_newton::config::{field, flag, value_text, Kind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone, Debug)]
 pub struct SlurmArgs {
@@ -115,8 +115,33 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| out.join("sweep.sbatch"));
 
+    let s = sbatch_script(&args, runs.len(), tasks, cpus, &out, &exe);
+    crate::files::write_atomic(&script_path, &s)?;
+    eprintln!(
+        "gn slurm: wrote {} ({} runs, {tasks} array tasks, {cpus} CPU(s) each)",
+        script_path.display(),
+        runs.len()
+    );
+    if args.submit {
+        submit(&script_path)?;
+    } else {
+        eprintln!("submit it with: sbatch {}", script_path.display());
+    }
+    Ok(())
+}
+
+/// The array job's script: `tasks` tasks of `cpus` CPUs, task I running shard I/`tasks` of
+/// the sweep (`n_runs` runs) into `out` with the binary `exe`.
+fn sbatch_script(
+    args: &SlurmArgs,
+    n_runs: usize,
+    tasks: usize,
+    cpus: usize,
+    out: &Path,
+    exe: &Path,
+) -> String {
     let mut cmd: Vec<String> = vec![quote(&exe.display().to_string()), "sweep".into()];
-    cmd.extend(sweep_cli(&args.sweep, &out).iter().map(|s| quote(s)));
+    cmd.extend(sweep_cli(&args.sweep, out).iter().map(|s| quote(s)));
     cmd.push("--jobs".into());
     cmd.push("1".into());
     cmd.push("--shard".into());
@@ -143,38 +168,32 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
         s.push_str(&format!("#SBATCH --mem={}\n", quote(m)));
     }
     s.push_str(&format!(
-        "#\n# Written by `gn slurm`: {} runs in {tasks} array tasks; task I runs shard I/{tasks} of the grid\n\
+        "#\n# Written by `gn slurm`: {n_runs} runs in {tasks} array tasks; task I runs shard I/{tasks} of the grid\n\
          # into {}. Re-submitting skips finished runs and resumes cut-off ones from their checkpoints.\n\
          set -euo pipefail\n\
          export RAYON_NUM_THREADS=\"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
-        runs.len(),
         out.display()
     ));
     s.push_str(&cmd.join(" "));
     s.push('\n');
-    crate::files::write_atomic(&script_path, &s)?;
-    eprintln!(
-        "gn slurm: wrote {} ({} runs, {tasks} array tasks, {cpus} CPU(s) each)",
-        script_path.display(),
-        runs.len()
-    );
-    if args.submit {
-        let output = std::process::Command::new("sbatch")
-            .arg("--parsable")
-            .arg(&script_path)
-            .output()
-            .map_err(|e| format!("sbatch: cannot run ({e}); is Slurm installed?"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "sbatch failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let id = text.trim().split(';').next().unwrap_or("").to_string();
-        println!("{id}");
-    } else {
-        eprintln!("submit it with: sbatch {}", script_path.display());
+    s
+}
+
+/// Submits the script with `sbatch --parsable` and prints the job id.
+fn submit(script_path: &Path) -> Result<(), String> {
+    let output = std::process::Command::new("sbatch")
+        .arg("--parsable")
+        .arg(script_path)
+        .output()
+        .map_err(|e| format!("sbatch: cannot run ({e}); is Slurm installed?"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "sbatch failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let id = text.trim().split(';').next().unwrap_or("").to_string();
+    println!("{id}");
     Ok(())
 }

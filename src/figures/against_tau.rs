@@ -1,0 +1,109 @@
+//! Figures of markers against τ₀, a panel per N: each series a selection of runs and a
+//! value, drawn at each τ₀ as the mean over the selected runs (seeds) with min–max bars,
+//! hollow where some selected run is flagged. Declared as [`TauFigure`] specs; the sweep's
+//! final test loss and iterations and the flow folder's paper figure are three of them.
+
+use super::{figure, Ctx, Figure, Panel, Series};
+use crate::runs::{distinct, stats, Run};
+use plotters::style::RGBColor;
+
+/// One series of a [`TauFigure`].
+pub struct TauSeries {
+    pub label: &'static str,
+    pub color: RGBColor,
+    pub dashed: bool,
+    /// The runs of the series (among the figure's pool).
+    pub select: fn(&Run) -> bool,
+    /// The value of a run (None: left out of the mean).
+    pub value: fn(&Run) -> Option<f64>,
+    /// A marker is hollow if this holds for some selected run at its τ₀.
+    pub hollow: fn(&Run) -> bool,
+}
+
+/// A figure of markers against τ₀, a panel per N of its pool.
+pub struct TauFigure {
+    /// The file name, without extension.
+    pub stem: &'static str,
+    pub title: fn(&Ctx) -> String,
+    pub ydesc: &'static str,
+    /// Panel titles `N = 100 (5 seeds)` rather than `N = 100`.
+    pub seeds_in_title: bool,
+    /// The runs the figure draws from, given the main step size: those of each predicate in
+    /// turn (the order of the values a mean adds up).
+    pub pool: &'static [fn(&Run, f64) -> bool],
+    pub series: &'static [TauSeries],
+    /// Up to this many panels in one row, else two rows.
+    pub one_row_up_to: usize,
+    pub note: Option<&'static str>,
+}
+
+impl TauFigure {
+    /// The figure from `runs` (None if its pool is empty); `ctx.lr` is the main step size.
+    pub fn build(&self, runs: &[Run], ctx: &Ctx) -> Option<Figure> {
+        let pool: Vec<&Run> = (self.pool.iter())
+            .flat_map(|keep| runs.iter().filter(move |r| keep(r, ctx.lr)))
+            .collect();
+        let panels = distinct(pool.iter().copied(), |r| r.n())
+            .into_iter()
+            .map(|n| self.panel(&pool, n))
+            .collect();
+        figure(
+            self.stem.into(),
+            (self.title)(ctx),
+            panels,
+            self.one_row_up_to,
+            self.note.map(String::from),
+        )
+    }
+
+    fn panel(&self, pool: &[&Run], n: usize) -> Panel {
+        let here: Vec<&Run> = pool.iter().copied().filter(|r| r.n() == n).collect();
+        let title = if self.seeds_in_title {
+            let seeds = distinct(here.iter().copied(), |r| r.r.config.seed).len();
+            format!(
+                "N = {n} ({seeds} seed{})",
+                if seeds == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("N = {n}")
+        };
+        Panel {
+            title,
+            xdesc: "τ₀".into(),
+            ydesc: self.ydesc.into(),
+            ylog: true,
+            series: self.series.iter().map(|s| s.build(&here)).collect(),
+        }
+    }
+}
+
+impl TauSeries {
+    /// The series over the runs of one panel (one N).
+    pub fn build(&self, here: &[&Run]) -> Series {
+        let (mut points, mut bars, mut hollow) = (Vec::new(), Vec::new(), Vec::new());
+        for t in distinct(here.iter().copied(), |r| r.tau0()) {
+            let sel: Vec<&Run> = here
+                .iter()
+                .copied()
+                .filter(|r| r.tau0() == t && (self.select)(r))
+                .collect();
+            let v: Vec<f64> = sel.iter().filter_map(|r| (self.value)(r)).collect();
+            if let Some((mean, lo, hi)) = stats(v.iter().copied()) {
+                points.push((t, mean));
+                hollow.push(sel.iter().any(|r| (self.hollow)(r)));
+                if v.len() > 1 {
+                    bars.push((t, lo, hi));
+                }
+            }
+        }
+        Series {
+            label: Some(self.label.into()),
+            color: self.color,
+            dashed: self.dashed,
+            points,
+            markers: true,
+            hollow,
+            bars,
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Drawing the figures with plotters: a [`Figure`]'s panels laid out in a grid, written as
+//! SVG and PNG (log x axis; log or linear y axis; lines, dashed lines, markers, spread bars).
+
+use super::{Figure, Panel, Series};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn positive(points: &[(f64, f64)], ylog: bool) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .copied()
+        .filter(|(x, y)| *x > 0.0 && x.is_finite() && y.is_finite() && (!ylog || *y > 0.0))
+        .collect()
+}
+
+fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() || !hi.is_finite() {
+        return if log { (0.1, 10.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        if hi / lo < 1.01 {
+            (lo / 2.0, hi * 2.0)
+        } else {
+            let f = (hi / lo).powf(0.04);
+            (lo / f, hi * f)
+        }
+    } else if hi - lo < 1e-12 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        let pad = 0.04 * (hi - lo);
+        (lo - pad, hi + pad)
+    }
+}
+
+type DResult = Result<(), String>;
+
+fn e<T: std::fmt::Display>(x: T) -> String {
+    x.to_string()
+}
+
+/// Draws one panel: title, axes with their ticks and descriptions, series, and (`legend`)
+/// the legend if a series has a label.
+fn draw_chart<DB, XR, YR>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    xr: XR,
+    yr: YR,
+    legend: bool,
+) -> DResult
+where
+    DB: DrawingBackend,
+    XR: AsRangedCoord<Value = f64>,
+    YR: AsRangedCoord<Value = f64>,
+    XR::CoordDescType: ValueFormatter<f64>,
+    YR::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(38)
+        .y_label_area_size(62)
+        .build_cartesian_2d(xr, yr)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.xdesc.as_str())
+        .y_desc(p.ydesc.as_str())
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|v: &f64| fmt_tick(*v))
+        .y_label_formatter(&|v: &f64| fmt_tick(*v))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(e)?;
+    if draw_series(&mut chart, p)? && legend {
+        draw_legend(&mut chart)?;
+    }
+    Ok(())
+}
+
+/// A panel's chart: the x axis `X` (log), the y axis `Y` (log or linear).
+type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// Draws the panel's series (bars, lines, markers); whether any has a legend label.
+fn draw_series<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, p: &Panel) -> Result<bool, String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let mut any_label = false;
+    for s in &p.series {
+        let pts = positive(&s.points, p.ylog);
+        let color = s.color;
+        let style = ShapeStyle::from(&color).stroke_width(2);
+        draw_bars(chart, s, p.ylog)?;
+        if pts.is_empty() {
+            continue;
+        }
+        let ann = if s.markers && s.points.len() == 1 {
+            chart
+                .draw_series(std::iter::once(Circle::new(pts[0], 4, style.filled())))
+                .map_err(e)?
+        } else if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                .map_err(e)?
+        } else {
+            chart
+                .draw_series(LineSeries::new(pts.clone(), style))
+                .map_err(e)?
+        };
+        if let Some(label) = &s.label {
+            any_label = true;
+            let dashed = s.dashed;
+            ann.label(label.as_str()).legend(move |(x, y)| {
+                if dashed {
+                    PathElement::new(vec![(x, y), (x + 7, y)], color.stroke_width(2))
+                } else {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                }
+            });
+        }
+        if s.markers {
+            draw_markers(chart, s, p.ylog)?;
+        }
+    }
+    Ok(any_label)
+}
+
+/// The series' spread bars (x, low, high), those a log axis can show.
+fn draw_bars<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, s: &Series, ylog: bool) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    if s.bars.is_empty() {
+        return Ok(());
+    }
+    let color = s.color;
+    let bars: Vec<_> = s
+        .bars
+        .iter()
+        .copied()
+        .filter(|(x, lo, hi)| *x > 0.0 && lo.is_finite() && hi.is_finite() && (!ylog || *lo > 0.0))
+        .collect();
+    chart
+        .draw_series(bars.iter().map(|&(x, lo, hi)| {
+            ErrorBar::new_vertical(
+                x,
+                lo,
+                (lo * hi).sqrt().max(lo),
+                hi,
+                color.mix(0.7).stroke_width(1),
+                6,
+            )
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+/// A marker at each of the series' points: filled, or hollow where `s.hollow` says so.
+fn draw_markers<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, s: &Series, ylog: bool) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let color = s.color;
+    let hollow = &s.hollow;
+    let filtered: Vec<((f64, f64), bool)> = s
+        .points
+        .iter()
+        .copied()
+        .zip(hollow.iter().copied().chain(std::iter::repeat(false)))
+        .filter(|((x, y), _)| *x > 0.0 && y.is_finite() && (!ylog || *y > 0.0))
+        .collect();
+    chart
+        .draw_series(filtered.into_iter().map(|(pt, h)| {
+            if h {
+                Circle::new(pt, 5, color.stroke_width(2))
+            } else {
+                Circle::new(pt, 4, color.filled())
+            }
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+/// The legend box, upper right.
+fn draw_legend<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>) -> DResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 11))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (1e-3..1e4).contains(&a) {
+        let s = format!("{v:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+    legend: bool,
+) -> DResult {
+    let pts: Vec<(f64, f64)> = p
+        .series
+        .iter()
+        .flat_map(|s| {
+            let mut v = positive(&s.points, p.ylog);
+            for &(x, lo, hi) in &s.bars {
+                v.push((x, lo));
+                v.push((x, hi));
+            }
+            v
+        })
+        .filter(|(x, y)| *x > 0.0 && y.is_finite() && (!p.ylog || *y > 0.0))
+        .collect();
+    if pts.is_empty() {
+        area.draw(&Text::new(
+            format!("{}: no data", p.title),
+            (20, 20),
+            ("sans-serif", 14),
+        ))
+        .map_err(e)?;
+        return Ok(());
+    }
+    let (x0, x1) = range(pts.iter().map(|p| p.0), true);
+    let (y0, y1) = range(pts.iter().map(|p| p.1), p.ylog);
+    if p.ylog {
+        draw_chart(area, p, (x0..x1).log_scale(), (y0..y1).log_scale(), legend)
+    } else {
+        draw_chart(area, p, (x0..x1).log_scale(), y0..y1, legend)
+    }
+}
+
+fn render<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> DResult {
+    root.fill(&WHITE).map_err(e)?;
+    let root = root.titled(&fig.title, ("sans-serif", 20)).map_err(e)?;
+    let root = match &fig.note {
+        Some(note) => {
+            let (h, w) = (root.dim_in_pixel().1, root.dim_in_pixel().0);
+            let (body, foot) = root.split_vertically(h.saturating_sub(22));
+            foot.draw(&Text::new(
+                note.clone(),
+                (10, 4),
+                ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(e)?;
+            let _ = w;
+            body
+        }
+        None => root,
+    };
+    let cols = fig.cols.max(1);
+    let rows = fig.panels.len().div_ceil(cols).max(1);
+    let areas = root.split_evenly((rows, cols));
+    for (i, (area, p)) in areas.iter().zip(&fig.panels).enumerate() {
+        draw_panel(area, p, i == 0)?;
+    }
+    Ok(())
+}
+
+/// Writes `fig` as FIGDIR/stem.svg and FIGDIR/stem.png; returns both paths.
+pub fn save(fig: &Figure, dir: &Path, panel_w: u32) -> Result<Vec<PathBuf>, String> {
+    let cols = fig.cols.max(1) as u32;
+    let rows = fig.panels.len().div_ceil(fig.cols.max(1)).max(1) as u32;
+    let panel_h = panel_w * 3 / 4;
+    // Wide enough for the title and the note, however few panels.
+    let size = (
+        (panel_w * cols).max(900),
+        panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 },
+    );
+    let svg = dir.join(format!("{}.svg", fig.stem));
+    let png = dir.join(format!("{}.png", fig.stem));
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        render(root.clone(), fig)?;
+        root.present()
+            .map_err(|x| format!("{}: {x}", svg.display()))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        render(root.clone(), fig)?;
+        root.present()
+            .map_err(|x| format!("{}: {x}", png.display()))?;
+    }
+    Ok(vec![svg, png])
+}
