@@ -99,7 +99,7 @@ pub static PAPER_FIGURE: TauFigure = TauFigure {
         },
     ],
     one_row_up_to: 3,
-    note: Some("GD at λ* (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon). Diverged runs left out."),
+    note: Some("GD at its τ₀'s flow-equivalent step (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon). Diverged runs left out."),
 };
 
 /// Step equivalence: GD's study runs (stopped at a flow time short of the horizon), one

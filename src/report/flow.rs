@@ -62,12 +62,28 @@ fn step_equivalence_section(
         EQUIV_TOL * 100.0,
         cells.len()
     );
+    cells_table(&cells, s);
+    flow_steps_table(&measured, s);
+    json.push(serde_json::json!({
+        "id": "step-equivalence",
+        "flow_steps": measured.iter().map(|m| serde_json::json!({
+            "tau0": m.tau0, "measured": m.lr, "cells": m.cells, "preset": flow_step(m.tau0),
+        })).collect::<Vec<_>>(),
+        "cells_found": cells.len(),
+        "cells_expected": study_cells,
+        "cells": cells,
+    }));
+    Ok(())
+}
+
+/// Each cell's comparisons (one row per λ) and its largest flow-equivalent step.
+fn cells_table(cells: &[analysis::EquivalenceCell], s: &mut String) {
     let _ = writeln!(s, "| N | τ₀ | λ | status | common t | max rel. diff, train | max rel. diff, test | at t | within 1 % | last common t | rel. diff there, train | test |");
     let _ = writeln!(
         s,
         "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|"
     );
-    for c in &cells {
+    for c in cells {
         for x in &c.comparisons {
             let _ = writeln!(
                 s,
@@ -88,24 +104,13 @@ fn step_equivalence_section(
         }
     }
     let _ = writeln!(s);
-    for c in &cells {
+    for c in cells {
         let _ = writeln!(
             s,
             "- N={} τ₀={}: largest flow-equivalent λ = {} (compared up to t = {:.0})",
             c.n, c.tau0, c.largest_equivalent, c.reference_t
         );
     }
-    flow_steps_table(&measured, s);
-    json.push(serde_json::json!({
-        "id": "step-equivalence",
-        "flow_steps": measured.iter().map(|m| serde_json::json!({
-            "tau0": m.tau0, "measured": m.lr, "cells": m.cells, "preset": flow_step(m.tau0),
-        })).collect::<Vec<_>>(),
-        "cells_found": cells.len(),
-        "cells_expected": study_cells,
-        "cells": cells,
-    }));
-    Ok(())
 }
 
 /// Each τ₀'s flow-equivalent step as measured against the one the preset asks for.
