@@ -263,6 +263,17 @@ fn short(c: &Config) -> String {
 }
 
 /// The expected configurations `pick` selects, and the results among `found` that are one of them.
+/// Whether a finished run is the planned run `c`: the same config but perhaps for the record
+/// spacing (`eval_every` says where records are made, not what the run computes; e.g. GD at
+/// τ₀ = 100 converges long before its preset spacing of 2·10⁴ in flow time, so it is run with
+/// a finer one).
+pub fn same_run(c: &Config, run: &Config) -> bool {
+    *c == Config {
+        eval_every: c.eval_every,
+        ..run.clone()
+    }
+}
+
 pub fn needed<'a>(
     expected: &'a [Config],
     found: &'a [RunResult],
@@ -271,7 +282,9 @@ pub fn needed<'a>(
     let expected: Vec<&Config> = expected.iter().filter(|c| pick(c)).collect();
     let found = found
         .iter()
-        .filter(|r| r.summary.status != Status::Running && expected.iter().any(|c| **c == r.config))
+        .filter(|r| {
+            r.summary.status != Status::Running && expected.iter().any(|c| same_run(c, &r.config))
+        })
         .collect();
     Needed { expected, found }
 }
@@ -280,7 +293,7 @@ impl Needed<'_> {
     fn missing(&self) -> Vec<String> {
         self.expected
             .iter()
-            .filter(|c| !self.found.iter().any(|r| r.config == ***c))
+            .filter(|c| !self.found.iter().any(|r| same_run(c, &r.config)))
             .take(10)
             .map(|c| short(c))
             .collect()
@@ -852,6 +865,26 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_run_with_another_record_spacing_is_the_same_run() {
+        let c = Config::default();
+        let finer = Config {
+            eval_every: c.eval_every + 7,
+            ..c.clone()
+        };
+        assert!(same_run(&c, &finer));
+        let other_step = Config {
+            lr: c.lr * 2.0,
+            ..finer.clone()
+        };
+        assert!(!same_run(&c, &other_step));
+        let other_seed = Config {
+            seed: c.seed + 1,
+            ..finer
+        };
+        assert!(!same_run(&c, &other_seed));
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn gd_steps_section(
     for p in plan.iter().filter(|p| p.step.is_some()) {
         let st = p.step.expect("filtered");
         let c = &p.config;
-        let run = found.iter().find(|r| r.config == *c);
+        let run = found.iter().find(|r| analysis::same_run(c, &r.config));
         let status = run
             .map(|r| format!("{} at t = {:.3e}", r.summary.status.name(), r.flow_time()))
             .unwrap_or("not run".into());
