@@ -234,7 +234,7 @@ impl Trainer {
     /// L_k from the f the previous step left (or a fused forward pass), then θ ← θ − λ Jᵀ g.
     /// False when the full path must take this iteration (a record is due, the run stops
     /// here, or GD takes the stored path).
-    fn gd_fused_iteration(&mut self) -> bool {
+    fn gd_carried_iteration(&mut self) -> bool {
         let cfg = &self.config;
         let k = self.iteration;
         if self.gd_path == GdPath::Stored
@@ -261,7 +261,7 @@ impl Trainer {
     }
 
     fn iterate_with(&mut self, feat: &mut Features) -> Option<Record> {
-        if self.gd_fused_iteration() {
+        if self.gd_carried_iteration() {
             return None;
         }
         // This iteration changes θ (or ends the run) another way.

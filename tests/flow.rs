@@ -539,25 +539,24 @@ fn the_paper_figure_has_a_panel_per_n_with_gn_gd_random_features_and_refit() {
 #[test]
 fn a_panicking_run_is_reported_as_failed_and_the_others_finish() {
     let dir = tmp("panic");
+    let grid = [
+        "sweep",
+        "--m",
+        "20",
+        "--n",
+        "8",
+        "--n-test",
+        "20",
+        "--tau0",
+        "0.01,0.1,1,5",
+        "--max-iter",
+        "30",
+        "--quiet",
+    ];
     let out = gn()
         .env("GN_TEST_PANIC_RUN", "tau0_0.1-")
-        .args([
-            "sweep",
-            "--m",
-            "20",
-            "--n",
-            "8",
-            "--n-test",
-            "20",
-            "--tau0",
-            "0.01,0.1,1,5",
-            "--max-iter",
-            "30",
-            "--jobs",
-            "2",
-            "--quiet",
-            "--out",
-        ])
+        .args(grid)
+        .args(["--jobs", "2", "--out"])
         .arg(&dir)
         .output()
         .unwrap();
@@ -575,23 +574,7 @@ fn a_panicking_run_is_reported_as_failed_and_the_others_finish() {
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(names.iter().all(|n| !n.contains("tau0_0.1-")));
     // Running again without the fault finishes the missing run only.
-    let again = ok(gn()
-        .args([
-            "sweep",
-            "--m",
-            "20",
-            "--n",
-            "8",
-            "--n-test",
-            "20",
-            "--tau0",
-            "0.01,0.1,1,5",
-            "--max-iter",
-            "30",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&dir));
+    let again = ok(gn().args(grid).arg("--out").arg(&dir));
     assert!(String::from_utf8_lossy(&again.stderr).contains("3 done, 1 to run"));
     assert_eq!(results(&dir).len(), 4);
 }
