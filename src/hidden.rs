@@ -223,6 +223,7 @@ pub struct UnitMut<'a> {
 ///
 /// So a GD step evaluates the exponential once per entry, never stores S or D, and reads and
 /// writes N numbers per unit. The next outputs are bit-identical to [`forward_unit`]'s.
+/// `t` is scratch space of 2N numbers.
 #[allow(clippy::too_many_arguments)]
 pub fn gd_unit_carried(
     act: Activation,
@@ -236,7 +237,7 @@ pub fn gd_unit_carried(
     t: &mut [f64],
 ) {
     let n = g.len();
-    assert!(x.len() == n * p.u.len() && t.len() == n, "shapes");
+    assert!(x.len() == n * p.u.len() && t.len() == 2 * n, "shapes");
     assert!(carry.len() == n && f_next.len() == n, "shapes");
     let inv_m = 1.0 / m as f64;
     gd_carried_dispatch(
@@ -412,23 +413,78 @@ fn lanes(a: &mut [f64], r: usize) -> &mut [f64; GD_LANES] {
         .expect("a block of lanes")
 }
 
-/// Σ_r a_r t_r with lane-wise partial sums (a fixed order, so results are reproducible).
+/// Columns of x taken together by [`xt_times`]: four columns, 16 lanes each, are 8 AVX-512
+/// accumulators, enough independent chains to keep the multiply-add units busy.
+const XT_COLS: usize = 4;
+
+/// Input dimensions up to which Xᵀt lives on the stack.
+const MAX_STACK_D: usize = 64;
+
+/// out_j = Σ_r x_{r j} t_r for every column j of x (column-major, n = t.len() rows), in
+/// passes over [`XT_COLS`] columns at a time with lane-wise partial sums (a fixed order, so
+/// results are reproducible).
 #[inline(always)]
-fn dot<F: MulAdd>(a: &[f64], t: &[f64]) -> f64 {
-    let mut acc = [0.0; GD_LANES];
-    let (ab, tb) = (a.chunks_exact(GD_LANES), t.chunks_exact(GD_LANES));
-    let mut sum = ab
-        .remainder()
-        .iter()
-        .zip(tb.remainder())
-        .fold(0.0, |s, (x, y)| F::mul_add(*x, *y, s));
-    for (ab, tb) in ab.zip(tb) {
-        for l in 0..GD_LANES {
-            acc[l] = F::mul_add(ab[l], tb[l], acc[l]);
+fn xt_times<F: MulAdd>(x: &[f64], t: &[f64], out: &mut [f64]) {
+    let n = t.len();
+    for (k, out) in out.chunks_mut(XT_COLS).enumerate() {
+        let col = |c: usize| &x[(k * XT_COLS + c) * n..(k * XT_COLS + c + 1) * n];
+        match out.len() {
+            4 => xt_cols::<F, 4>(std::array::from_fn(col), t, out),
+            3 => xt_cols::<F, 3>(std::array::from_fn(col), t, out),
+            2 => xt_cols::<F, 2>(std::array::from_fn(col), t, out),
+            _ => xt_cols::<F, 1>(std::array::from_fn(col), t, out),
         }
     }
-    sum += acc.iter().sum::<f64>();
-    sum
+}
+
+/// out_c = Σ_r cols_c[r] t_r for K columns in one pass over t.
+#[inline(always)]
+fn xt_cols<F: MulAdd, const K: usize>(cols: [&[f64]; K], t: &[f64], out: &mut [f64]) {
+    let n = t.len();
+    let blocks = n / GD_LANES * GD_LANES;
+    let mut acc = [[0.0; GD_LANES]; K];
+    for r in (0..blocks).step_by(GD_LANES) {
+        let tr: &[f64; GD_LANES] = t[r..r + GD_LANES].try_into().expect("a block of lanes");
+        for c in 0..K {
+            let xr: &[f64; GD_LANES] = cols[c][r..r + GD_LANES]
+                .try_into()
+                .expect("a block of lanes");
+            for l in 0..GD_LANES {
+                acc[c][l] = F::mul_add(xr[l], tr[l], acc[c][l]);
+            }
+        }
+    }
+    for c in 0..K {
+        let rest = (blocks..n).fold(0.0, |s, r| F::mul_add(cols[c][r], t[r], s));
+        out[c] = rest + lane_sum(acc[c]);
+    }
+}
+
+/// Σ_r a_r with lane-wise partial sums (a fixed order).
+#[inline(always)]
+fn sum(a: &[f64]) -> f64 {
+    let mut acc = [0.0; GD_LANES];
+    let chunks = a.chunks_exact(GD_LANES);
+    let rest: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for l in 0..GD_LANES {
+            acc[l] += c[l];
+        }
+    }
+    rest + lane_sum(acc)
+}
+
+/// Σ_l a_l by halving (8 + 8, 4 + 4, …): a fixed order with a short dependency chain.
+#[inline(always)]
+fn lane_sum(mut a: [f64; GD_LANES]) -> f64 {
+    let mut w = GD_LANES / 2;
+    while w > 0 {
+        for l in 0..w {
+            a[l] += a[l + w];
+        }
+        w /= 2;
+    }
+    a[0]
 }
 
 /// A unit's GD step with σ and σ' from the carry, then its next outputs and carry.
@@ -450,59 +506,63 @@ fn gd_carried_rows<F: MulAdd, S: Pointwise>(
             b: &mut *b,
             v: &mut *v,
         };
-        gd_rows_with::<F>(x, p, g, step, t, |h, r| S::from_carry(h, carry[r]));
+        gd_rows_from_carry::<F, S>(x, p, g, step, t, carry);
     }
     let unit = Unit { x, u, b: *b };
     forward_carry_rows::<F, S>(&unit, *v * inv_m, f_next, carry);
 }
 
-/// One GD step for a unit with (σ(h_r), σ'(h_r)) = `slopes(h_r, r)`.
+/// One GD step for a unit with (σ(h_r), σ'(h_r)) from h_r and its carry.
 #[inline(always)]
-fn gd_rows_with<F: MulAdd>(
+fn gd_rows_from_carry<F: MulAdd, S: Pointwise>(
     x: &[f64],
     p: UnitMut,
     g: &[f64],
     step: f64,
     t: &mut [f64],
-    slopes: impl Fn(f64, usize) -> (f64, f64),
+    carry: &[f64],
 ) {
     let n = g.len();
     let blocks = n / GD_LANES * GD_LANES;
-    // gᵀσ(h) and t = g ⊙ σ'(h) at the current θ.
-    let mut acc = [0.0; GD_LANES];
+    // t = g ⊙ σ'(h) and q = g ⊙ σ(h) at the current θ, stored rather than summed here: a sum
+    // carried across blocks makes LLVM vectorise the whole block two lanes wide.
+    let (t, q) = t.split_at_mut(n);
     for r in (0..blocks).step_by(GD_LANES) {
         let h = pre_activation::<F, GD_LANES>(x, n, r, p.u, *p.b);
         let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
-        let tr = lanes(t, r);
+        let cr: &[f64; GD_LANES] = carry[r..r + GD_LANES]
+            .try_into()
+            .expect("a block of lanes");
+        let (tr, qr) = (lanes(t, r), lanes(q, r));
         for l in 0..GD_LANES {
-            let (s, ds) = slopes(h[l], r + l);
-            acc[l] = F::mul_add(gr[l], s, acc[l]);
+            let (s, ds) = S::from_carry(h[l], cr[l]);
+            qr[l] = gr[l] * s;
             tr[l] = gr[l] * ds;
         }
     }
-    let mut gs = 0.0;
     for r in blocks..n {
         let [h] = pre_activation::<F, 1>(x, n, r, p.u, *p.b);
-        let (s, ds) = slopes(h, r);
-        gs = F::mul_add(g[r], s, gs);
+        let (s, ds) = S::from_carry(h, carry[r]);
+        q[r] = g[r] * s;
         t[r] = g[r] * ds;
     }
-    gs += acc.iter().sum::<f64>();
+    let t = &*t;
+    let gs = sum(q);
     let v = *p.v;
-    for (j, uj) in p.u.iter_mut().enumerate() {
-        *uj -= step * v * dot::<F>(&x[j * n..(j + 1) * n], t);
-    }
-    let ones_t = {
-        let mut acc = [0.0; GD_LANES];
-        let chunks = t.chunks_exact(GD_LANES);
-        let rest: f64 = chunks.remainder().iter().sum();
-        for c in chunks {
-            for l in 0..GD_LANES {
-                acc[l] += c[l];
-            }
-        }
-        rest + acc.iter().sum::<f64>()
+    let d = p.u.len();
+    let mut xt = [0.0; MAX_STACK_D];
+    let mut xt_heap = Vec::new();
+    let xt = if d <= MAX_STACK_D {
+        &mut xt[..d]
+    } else {
+        xt_heap.resize(d, 0.0);
+        &mut xt_heap[..]
     };
+    xt_times::<F>(&x[..d * n], t, xt);
+    for (uj, xtj) in p.u.iter_mut().zip(xt.iter()) {
+        *uj -= step * v * xtj;
+    }
+    let ones_t = sum(t);
     *p.b -= step * v * ones_t;
     *p.v -= step * gs;
 }
@@ -564,7 +624,7 @@ mod tests {
                     }
                     // GD: v ← v − s gᵀσ(h), u_j ← u_j − s v Σ_n g σ'(h) x_j, b likewise.
                     let g: Vec<f64> = (0..n).map(|r| ((r * 13) % 7) as f64 / 7.0 - 0.4).collect();
-                    let (mut u, mut b, mut v, mut t) = (u0, b0, v0, vec![0.0; n]);
+                    let (mut u, mut b, mut v, mut t) = (u0, b0, v0, vec![0.0; 2 * n]);
                     let p = UnitMut {
                         u: &mut u,
                         b: &mut b,
