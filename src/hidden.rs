@@ -530,9 +530,7 @@ fn gd_rows_from_carry<F: MulAdd, S: Pointwise>(
     for r in (0..blocks).step_by(GD_LANES) {
         let h = pre_activation::<F, GD_LANES>(x, n, r, p.u, *p.b);
         let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
-        let cr: &[f64; GD_LANES] = carry[r..r + GD_LANES]
-            .try_into()
-            .expect("a block of lanes");
+        let cr: &[f64; GD_LANES] = carry[r..r + GD_LANES].try_into().expect("a block of lanes");
         let (tr, qr) = (lanes(t, r), lanes(q, r));
         for l in 0..GD_LANES {
             let (s, ds) = S::from_carry(h[l], cr[l]);
