@@ -134,6 +134,7 @@ simd_dispatch!(fn unit_dispatch(act: Activation, unit: &Unit, s: &mut [f64], ds:
 simd_dispatch!(fn forward_carry_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], carry: &mut [f64]) => forward_carry_for);
 simd_dispatch!(fn gd_carried_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, carry: &mut [f64], next: (f64, &mut [f64]), t: &mut [f64]) => gd_carried_for);
 simd_dispatch!(fn forward_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) => forward_for);
+simd_dispatch!(fn jt_dispatch(s: &[f64], ds: &[f64], z: &[f64], zx: &[f64], out: &mut [f64]) => jt_for);
 
 /// s ← σ(X u + b) and, if given, ds ← v · σ'(X u + b) (the unit's column of S and of D).
 pub fn unit(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) {
@@ -201,6 +202,34 @@ fn block<F: MulAdd, S: Pointwise, const L: usize>(
             }
         }
     }
+}
+
+/// Unit i's share of Jᵀz from its columns of S and D (DESIGN.md §3, without the 1/M):
+///
+/// ```text
+/// out[j] = Σ_n D_{ni} z_n x_{nj}  (j < d),   out[d] = Σ_n D_{ni} z_n,   out[d+1] = Σ_n S_{ni} z_n
+/// ```
+///
+/// with `zx` = [z ⊙ x_1, …, z ⊙ x_d, z] (N×(d+1), column-major): one pass over the unit's
+/// column of D for u and b, one over its column of S for v, nothing else read from memory.
+pub fn jacobian_t_unit(s: &[f64], ds: &[f64], z: &[f64], zx: &[f64], out: &mut [f64]) {
+    let n = z.len();
+    assert!(
+        s.len() == n && ds.len() == n,
+        "a unit's columns have N entries"
+    );
+    assert!(
+        zx.len() + n == out.len() * n,
+        "zx is N×(d+1) and out has d+2 entries"
+    );
+    jt_dispatch(simd_level(), s, ds, z, zx, out)
+}
+
+#[inline(always)]
+fn jt_for<F: MulAdd>(s: &[f64], ds: &[f64], z: &[f64], zx: &[f64], out: &mut [f64]) {
+    let (ub, v) = out.split_at_mut(out.len() - 1);
+    xt_times::<F>(zx, ds, ub);
+    xt_times::<F>(z, s, v);
 }
 
 /// One hidden unit's parameters, updated in place by [`gd_unit_carried`].

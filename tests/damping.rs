@@ -123,11 +123,14 @@ fn whole_gn_trajectories_agree_with_the_eigendecomposition_path() {
         assert_eq!(fast.gn_fallbacks(), 0, "τ₀={tau0}: fallbacks");
         assert_eq!(rf.len(), rr.len());
         // At τ₀ = 0.01 the first GN steps solve with A + ε₀I of condition number ~10⁷, where
-        // z itself is only defined to ~1e-9 (see the test above): the trajectories then agree to
-        // 1e-8; elsewhere to 1e-9.
+        // z itself is only defined to ~1e-9 (see the test above), and later steps carry that
+        // difference on: how far it grows depends on the last bits of every other sum (measured
+        // worst test-loss difference 4.7e-9 with Jᵀz by faer's GEMM, 1.01e-8 with the per-unit
+        // Jᵀz kernel, the same solvers), so the trajectories agree to 2e-8; elsewhere to 1e-9
+        // (measured: bit-identical at τ₀ = 1 and 10).
         // Near convergence the losses are ~1e-8·L₁, where the last bits of f move them: a
         // difference of 1e-14·L₁ is allowed on top.
-        let tol = if tau0 < 0.1 { 1e-8 } else { 1e-9 };
+        let tol = if tau0 < 0.1 { 2e-8 } else { 1e-9 };
         let l1 = rr[0].train_loss;
         for (a, b) in rf.iter().zip(&rr) {
             let rel = |x: f64, y: f64| ((x - y).abs() - 1e-14 * l1).max(0.0) / y.abs().max(1e-300);

@@ -3,7 +3,7 @@
 //! and the GN step against a dense solve with nalgebra's own eigendecomposition.
 #![cfg(not(target_arch = "wasm32"))]
 
-use gauss_newton::network::jacobian_t_times;
+use gauss_newton::network::{jacobian_t_times, jacobian_t_times_gemm, jacobian_t_times_per_unit};
 use gauss_newton::{step, Activation, Config, Method, Network, Trainer};
 use nalgebra::{DMatrix, DVector};
 
@@ -125,6 +125,33 @@ fn structured_jacobian_products_match_finite_differences() {
             rel_err(&jacobian_explicit(net, act, x), &j_fd) < 1e-6,
             "{act:?}: explicit J"
         );
+    }
+}
+
+#[test]
+fn jacobian_t_times_per_unit_and_by_gemm_agree_with_the_explicit_j() {
+    // Both ways of computing Jᵀz (native: per unit; wasm: faer's products) against Jᵀz with
+    // the explicit chain-rule J, at a size with whole blocks of lanes and a remainder.
+    for act in ACTS {
+        let t = trainer_with_v(Config {
+            n: 37,
+            m: 300,
+            d: 10, // d + 1 = 11 columns: passes of 4, 4 and 3
+            ..small(act, Method::Gn)
+        });
+        let x = &t.data().x_train;
+        let net = t.student();
+        let feat = net.features(act, x, true);
+        let z = DVector::from_fn(x.nrows(), |i, _| (i as f64 * 0.37).cos());
+        let want = jacobian_explicit(net, act, x).transpose() * &z;
+        for (name, got) in [
+            ("per unit", jacobian_t_times_per_unit(&feat, x, &z)),
+            ("gemm", jacobian_t_times_gemm(&feat, x, &z)),
+        ] {
+            let got = DVector::from_vec(flat(&got));
+            let err = (&got - &want).amax() / want.amax();
+            assert!(err < 1e-13, "{act:?} {name}: Jᵀz off by {err:e}");
+        }
     }
 }
 
