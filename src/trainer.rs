@@ -48,11 +48,11 @@ pub enum GdPath {
 
 impl GdPath {
     /// The faster path for N inputs and M units, as measured by `gn bench` (README, "Speed"):
-    /// stored while S and D take at most 160 MB (N·M ≤ 10⁷: N ≤ 2000 at M = 5000, where
-    /// stored measured 5–22 % faster, N = 100–2000), carried above, where memory rather than
-    /// speed decides; always stored in wasm (313 against 250 it/s at N = 200, M = 1000).
+    /// stored while S and D take at most 120 MB (N·M ≤ 7.5·10⁶: N ≤ 1500 at M = 5000, where
+    /// stored measured 1–18 % faster), carried above (a tie at N = 2000, with half the memory);
+    /// always stored in wasm (313 against 250 it/s at N = 200, M = 1000).
     pub fn for_size(n: usize, m: usize) -> GdPath {
-        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) <= 10_000_000 {
+        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) <= 7_500_000 {
             GdPath::Stored
         } else {
             GdPath::Carried
