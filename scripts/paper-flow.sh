@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The paper-flow grid (results/paper/flow) on one two-core machine, in the background, over as
+# many sittings as it takes.
+#
+#   scripts/paper-flow.sh run DIR    copies the committed run files of results/paper/flow/runs
+#                                    into DIR (so they are not run again), then two workers of one
+#                                    thread each run the preset's parts into DIR in priority order
+#                                    (claims c, d, b, then the rest). Every `gn sweep` skips
+#                                    finished runs and resumes checkpoints, so after a restart the
+#                                    same command continues. Long: start it with nohup … & .
+#   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
+#                                    results/paper/flow/runs (never overwriting one), then
+#                                    regenerates report.md, claims.json and figures/ there and
+#                                    re-derives claims (b) and (c) with scripts/check-claims.py.
+#
+# Needs target/release/gn (cargo build --release). GN=/path/to/gn picks another binary (e.g. a
+# copy, so that rebuilding does not change the one the workers run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmd=${1:-}
+dir=${2:-}
+if [[ -z $cmd || -z $dir ]]; then
+  sed -n '2,18p' "$0" >&2
+  exit 2
+fi
+gn=${GN:-$PWD/target/release/gn}
+
+# One sweep of the preset, one run at a time on one thread, below the machine's other work.
+sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --jobs 1 "$@"; }
+
+# GD at τ₀ = 100 records every 1000 steps: the preset's spacing of t = 2·10⁴ is ~8.7·10⁴
+# steps at its λ ≈ 0.23, longer than the runs take to converge.
+worker_a() {
+  sweep --part horizon --tau0 100 --n 500 --eval-every 1000 --out "$dir"
+  sweep --part hidden --lr 1 --out "$dir"
+  sweep --part hidden --lr 0.1 --out "$dir"
+  sweep --part horizon --tau0 100 --n 1000 --eval-every 1000 --out "$dir"
+  sweep --part hidden --method gd --out "$dir"
+  sweep --part horizon --tau0 0.01,0.1 --n 500 --out "$dir"
+  sweep --part gn --out "$dir"
+  sweep --part horizon --tau0 0.01,0.1 --n 1000 --out "$dir"
+}
+worker_b() {
+  sweep --part study --out "$dir"
+  sweep --part horizon --tau0 100 --n 100 --eval-every 1000 --out "$dir"
+  sweep --part hidden --lr 10 --out "$dir"
+  sweep --part horizon --tau0 0.01,0.1 --n 100 --out "$dir"
+  sweep --part horizon --tau0 1,5,0.5,10 --out "$dir"
+}
+
+case $cmd in
+  run)
+    [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
+    mkdir -p "$dir"
+    cp -n results/paper/flow/runs/*.json "$dir"/
+    worker_a > "$dir/worker-a.log" 2>&1 &
+    worker_b > "$dir/worker-b.log" 2>&1 &
+    echo "two workers started; logs: $dir/worker-a.log, $dir/worker-b.log"
+    wait
+    ;;
+  sync)
+    runs=results/paper/flow/runs
+    n=0
+    for f in "$dir"/*.json; do
+      [[ -e $f ]] || continue
+      b=$(basename "$f")
+      if [[ ! -e $runs/$b ]]; then
+        cp "$f" "$runs/$b.tmp" && mv "$runs/$b.tmp" "$runs/$b"
+        n=$((n + 1))
+        echo "new: $b"
+      fi
+    done
+    echo "$n new run files"
+    "$gn" report "$runs" --json results/paper/flow/claims.json > results/paper/flow/report.md.tmp
+    mv results/paper/flow/report.md.tmp results/paper/flow/report.md
+    "$gn" plot "$runs" --out results/paper/flow/figures > /dev/null
+    python3 scripts/check-claims.py results/paper/flow
+    ;;
+  *)
+    sed -n '2,18p' "$0" >&2
+    exit 2
+    ;;
+esac
