@@ -4,10 +4,11 @@
 //! h = X u_i + b_i,   S_{·i} = σ(h),   D_{·i} = v_i σ'(h)
 //! ```
 //!
-//! fused in one pass, 16 inputs at a time held in registers: h is never written to memory, and
-//! the exponential of SiLU is inlined so the loop vectorises. [`gd_unit_carried`] is a whole GD
-//! step for one unit in the same style (S and D are never stored; σ and σ' come from the
-//! sigmoid the previous step kept), and [`forward_unit`] its outputs. The generic code is compiled
+//! fused in one pass, 16 inputs at a time held in registers (8 in wasm): h is never written to
+//! memory, and the exponential of SiLU is inlined so the loop vectorises. [`gd_unit_carried`] is
+//! a whole GD step for one unit in the same style (S and D are never stored; σ and σ' come from
+//! the sigmoid the previous step kept), [`forward_unit`] its outputs, and [`jacobian_t_unit`]
+//! the unit's share of Jᵀz from its stored columns of S and D. The generic code is compiled
 //! once per SIMD level and picked at run time ([`simd_level`]): AVX-512 where the CPU has it,
 //! AVX2 with FMA otherwise, plain x86-64 as the fallback, `simd128` in wasm.
 
