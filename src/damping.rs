@@ -51,7 +51,7 @@ pub struct Damped {
     pub eps: f64,
     /// λ_min(A) (clamped at 0): an upper bound, converged unless `lambda_min_converged` is false.
     pub lambda_min: f64,
-    /// False when λ_min < ε₀ was certified but not resolved to [`BELOW_EPS0_TOL`]·ε₀.
+    /// False when λ_min < ε₀ was certified but not resolved to `BELOW_EPS0_TOL`·ε₀.
     pub lambda_min_converged: bool,
 }
 
@@ -209,7 +209,7 @@ pub struct MinEigen {
     pub value: f64,
     /// Its eigenvector.
     pub vector: DVector<f64>,
-    /// Converged to [`RELATIVE_TOL`] above ε₀, to [`BELOW_EPS0_TOL`]·ε₀ below it.
+    /// Converged to `RELATIVE_TOL` above ε₀, to `BELOW_EPS0_TOL`·ε₀ below it.
     pub converged: bool,
 }
 

@@ -1,4 +1,4 @@
-//! The one declaration of a run's settings: [`declare_config!`] turns a list of fields (name,
+//! The one declaration of a run's settings: `declare_config!` turns a list of fields (name,
 //! type, default, allowed range, help text, and whether it is a sweep axis or fixed by a
 //! checkpoint) into the [`Config`](super::Config) struct, its `Default`, the field table
 //! [`FIELDS`](super::FIELDS), the range checks and accessors by name. The CLI's flags, the
@@ -96,7 +96,7 @@ pub struct FieldSpec {
     pub value_name: &'static str,
     /// The field this one replaces on the command line (given both is an error).
     pub conflicts_with: Option<&'static str>,
-    /// Reads the field's value from command-line text (JSON out, as [`Config::set`] takes).
+    /// Reads the field's value from command-line text (JSON out, as `Config::set` takes).
     #[serde(skip)]
     pub parse_text: fn(&str) -> Result<Value, String>,
 }
