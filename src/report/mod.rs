@@ -1,7 +1,7 @@
 //! The report on a folder of runs (`gn report`): a Markdown table of every run's summary and
 //! a check of the paper's claims on that data, each printed as holds / fails with the numbers
 //! behind it. Folders of runs stopped at a flow time (the paper-flow preset's) get the
-//! flow-time report ([`flow`]): the step-equivalence study, GD's step in each run, and the
+//! flow-time report (`flow.rs`): the step-equivalence study, GD's step in each run, and the
 //! claims measured against the paper-flow grid ([`crate::analysis`]).
 
 mod flow;
