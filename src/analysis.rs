@@ -452,9 +452,10 @@ pub fn claim_a(expected: &[Config], found: &[RunResult], horizon: f64) -> Verdic
 }
 
 /// (b) at the smallest τ₀ and (c) at the largest: GD's final test loss (at the horizon or at
-/// convergence) against GN's, per N, seed means. (b) holds if GD's is lower for every N,
-/// (c) if the two are within `close` of each other for every N. Diverged GD runs are reported
-/// with their step and bound and left out of the means; a run stopped short of the horizon
+/// convergence) against GN's, per N, means over the seeds where GN converged and GD reached
+/// the horizon. (b) holds if GD's is lower for every N, (c) if the two are within `close` of
+/// each other for every N. Diverged GD runs are reported with their step and bound and left
+/// out of the means (and so is GN's run of the same seed); a run stopped short of the horizon
 /// is left out too.
 pub fn claim_bc(
     expected: &[Config],
@@ -471,7 +472,7 @@ pub fn claim_bc(
     ns.sort_unstable();
     ns.dedup();
     let mut details = vec![format!(
-        "τ₀ = {pick_tau}; GD compared at t = {horizon:e} or at convergence, GN at λ = 10 to convergence; seed means"
+        "τ₀ = {pick_tau}; GD compared at t = {horizon:e} or at convergence, GN at λ = 10 to convergence; means over the seeds both have"
     )];
     let verdicts: Vec<bool> = ns
         .into_iter()
@@ -510,9 +511,9 @@ fn bc_cells(expected: &[Config], horizon: f64, smallest: bool) -> (f64, Vec<usiz
     (pick_tau, gd_ns)
 }
 
-/// Claim (b) or (c) at one N: GN's converged runs against GD's runs at the horizon (seed
-/// means), with a detail line, and one for each diverged GD run; None if either mean is
-/// missing.
+/// Claim (b) or (c) at one N: GN's converged runs against GD's runs at the horizon (means
+/// over the seeds both have), with a detail line, and one for each diverged GD run; None if
+/// no seed has both.
 fn bc_compare_at(
     need: &Needed,
     n: usize,
@@ -533,22 +534,34 @@ fn bc_compare_at(
         details.push(diverged_gd_note(n, d));
     }
     let usable: Vec<&&RunResult> = gd.iter().filter(|d| at_horizon(d, horizon)).collect();
-    let lg = mean(
-        gn.iter()
-            .filter(|r| r.summary.status == Status::Converged)
-            .filter_map(|r| r.summary.final_test_loss),
-    );
-    let ld = mean(usable.iter().filter_map(|r| r.summary.final_test_loss));
+    let converged: Vec<&&RunResult> = gn
+        .iter()
+        .filter(|r| r.summary.status == Status::Converged)
+        .collect();
+    // Paired: only the seeds both methods have count, so a claim that still misses runs
+    // compares like with like (with every run in, that is every seed whose runs are usable).
+    let paired = |runs: &[&&RunResult], other: &[&&RunResult]| -> Option<f64> {
+        mean(
+            runs.iter()
+                .filter(|r| other.iter().any(|o| o.config.seed == r.config.seed))
+                .filter_map(|r| r.summary.final_test_loss),
+        )
+    };
+    let seeds = usable
+        .iter()
+        .filter(|d| converged.iter().any(|g| g.config.seed == d.config.seed))
+        .count();
+    let (lg, ld) = (paired(&converged, &usable), paired(&usable, &converged));
     let ok = match (lg, ld) {
         (Some(a), Some(b)) => Some(test_losses_agree(a, b, smallest, close)),
         _ => None,
     };
     let lrs: Vec<String> = usable.iter().map(|r| format!("{}", r.config.lr)).collect();
     details.push(format!(
-        "N={n}: GN {} ({} runs), GD {} ({} of {} runs at the horizon, λ = {}){}{}",
+        "N={n}: GN {}, GD {} over the {seeds} seed(s) both have (GN: {} runs; GD: {} of {} runs at the horizon, λ = {}){}{}",
         e3(lg),
-        gn.len(),
         e3(ld),
+        gn.len(),
         usable.len(),
         gd.len(),
         if lrs.is_empty() {
@@ -900,6 +913,16 @@ mod tests {
             ("incomplete: 3 of 4 runs", 3, 4)
         );
         assert_eq!(v.missing, vec!["gd τ₀=0.01 N=100 λ=100 seed 2".to_string()]);
+        // Means over the seeds both have: GN's seed 2 does not count while GD's is missing
+        // (all seeds: GN 0.03 against GD 0.011; paired: 0.01 against 0.011).
+        let unpaired = vec![gn(0, 0.01), gd(1, 0.011), gn(2, 0.05)];
+        let v = claim_bc(&g, &unpaired, 2e7, true, 1.25);
+        assert!(
+            v.details
+                .iter()
+                .any(|d| d.contains("GN 1.000e-2, GD 1.100e-2 over the 1 seed(s)")),
+            "{v:?}"
+        );
         let all = vec![gn(0, 0.03), gd(1, 0.01), gn(2, 0.03), gd(3, 0.02)];
         assert_eq!(claim_bc(&g, &all, 2e7, true, 1.25).holds, Some(true));
         let worse = vec![gn(0, 0.03), gd(1, 0.05), gn(2, 0.03), gd(3, 0.06)];
