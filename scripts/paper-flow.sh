@@ -17,12 +17,10 @@
 # copy, so that rebuilding does not change the one the workers run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() { sed -n '2,17p' "$0" >&2; exit 2; }
 cmd=${1:-}
 dir=${2:-}
-if [[ -z $cmd || -z $dir ]]; then
-  sed -n '2,18p' "$0" >&2
-  exit 2
-fi
+[[ -n $cmd && -n $dir ]] || usage
 gn=${GN:-$PWD/target/release/gn}
 
 # One sweep of the preset, one run at a time on one thread, below the machine's other work.
@@ -76,8 +74,5 @@ case $cmd in
     "$gn" plot "$runs" --out results/paper/flow/figures > /dev/null
     python3 scripts/check-claims.py results/paper/flow
     ;;
-  *)
-    sed -n '2,18p' "$0" >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac

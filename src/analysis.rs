@@ -540,18 +540,19 @@ fn bc_compare_at(
         .collect();
     // Paired: only the seeds both methods have count, so a claim that still misses runs
     // compares like with like (with every run in, that is every seed whose runs are usable).
-    let paired = |runs: &[&&RunResult], other: &[&&RunResult]| -> Option<f64> {
+    let both: Vec<u64> = usable
+        .iter()
+        .map(|d| d.config.seed)
+        .filter(|&seed| converged.iter().any(|g| g.config.seed == seed))
+        .collect();
+    let paired = |runs: &[&&RunResult]| {
         mean(
             runs.iter()
-                .filter(|r| other.iter().any(|o| o.config.seed == r.config.seed))
+                .filter(|r| both.contains(&r.config.seed))
                 .filter_map(|r| r.summary.final_test_loss),
         )
     };
-    let seeds = usable
-        .iter()
-        .filter(|d| converged.iter().any(|g| g.config.seed == d.config.seed))
-        .count();
-    let (lg, ld) = (paired(&converged, &usable), paired(&usable, &converged));
+    let (lg, ld, seeds) = (paired(&converged), paired(&usable), both.len());
     let ok = match (lg, ld) {
         (Some(a), Some(b)) => Some(test_losses_agree(a, b, smallest, close)),
         _ => None,

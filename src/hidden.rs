@@ -255,7 +255,7 @@ pub struct UnitMut<'a> {
 ///
 /// So a GD step evaluates the exponential once per entry, never stores S or D, and reads and
 /// writes N numbers per unit. The next outputs are bit-identical to [`forward_unit`]'s.
-/// `t` is scratch space of 2N numbers.
+/// `t` is scratch space of 2N + d numbers.
 #[allow(clippy::too_many_arguments)]
 pub fn gd_unit_carried(
     act: Activation,
@@ -269,7 +269,10 @@ pub fn gd_unit_carried(
     t: &mut [f64],
 ) {
     let n = g.len();
-    assert!(x.len() == n * p.u.len() && t.len() == 2 * n, "shapes");
+    assert!(
+        x.len() == n * p.u.len() && t.len() == 2 * n + p.u.len(),
+        "shapes"
+    );
     assert!(carry.len() == n && f_next.len() == n, "shapes");
     let inv_m = 1.0 / m as f64;
     gd_carried_dispatch(
@@ -450,9 +453,6 @@ fn lanes(a: &mut [f64], r: usize) -> &mut [f64; GD_LANES] {
 /// accumulators, enough independent chains to keep the multiply-add units busy.
 const XT_COLS: usize = 4;
 
-/// Input dimensions up to which Xᵀt lives on the stack.
-const MAX_STACK_D: usize = 64;
-
 /// out_j = Σ_r x_{r j} t_r for every column j of x (column-major, n = t.len() rows), in
 /// passes over [`XT_COLS`] columns at a time with lane-wise partial sums (a fixed order, so
 /// results are reproducible).
@@ -559,7 +559,8 @@ fn gd_rows_from_carry<F: MulAdd, S: Pointwise>(
     let blocks = n / GD_LANES * GD_LANES;
     // t = g ⊙ σ'(h) and q = g ⊙ σ(h) at the current θ, stored rather than summed here: a sum
     // carried across blocks makes LLVM vectorise the whole block two lanes wide.
-    let (t, q) = t.split_at_mut(n);
+    let (t, rest) = t.split_at_mut(n);
+    let (q, xt) = rest.split_at_mut(n);
     for r in (0..blocks).step_by(GD_LANES) {
         let h = pre_activation::<F, GD_LANES>(x, n, r, p.u, *p.b);
         let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
@@ -581,14 +582,6 @@ fn gd_rows_from_carry<F: MulAdd, S: Pointwise>(
     let gs = sum(q);
     let v = *p.v;
     let d = p.u.len();
-    let mut xt = [0.0; MAX_STACK_D];
-    let mut xt_heap = Vec::new();
-    let xt = if d <= MAX_STACK_D {
-        &mut xt[..d]
-    } else {
-        xt_heap.resize(d, 0.0);
-        &mut xt_heap[..]
-    };
     xt_times::<F>(&x[..d * n], t, xt);
     for (uj, xtj) in p.u.iter_mut().zip(xt.iter()) {
         *uj -= step * v * xtj;
@@ -655,7 +648,7 @@ mod tests {
                     }
                     // GD: v ← v − s gᵀσ(h), u_j ← u_j − s v Σ_n g σ'(h) x_j, b likewise.
                     let g: Vec<f64> = (0..n).map(|r| ((r * 13) % 7) as f64 / 7.0 - 0.4).collect();
-                    let (mut u, mut b, mut v, mut t) = (u0, b0, v0, vec![0.0; 2 * n]);
+                    let (mut u, mut b, mut v, mut t) = (u0, b0, v0, vec![0.0; 2 * n + d]);
                     let p = UnitMut {
                         u: &mut u,
                         b: &mut b,
