@@ -280,11 +280,16 @@ fn solve_shifted(
     let gnorm = g.norm();
     // At least one refinement step even when ε = s: A + εI is ill-conditioned (up to
     // λ_max/ε₀ ~ 10⁷), and one step takes z from the factor's accuracy to the matrix's.
+    let mut last = f64::INFINITY;
     for _ in 0..REFINE_BUDGET {
         let mut r = g - symv(a, &z) - &z * eps;
-        if r.norm() <= 1e-15 * gnorm {
+        let rnorm = r.norm();
+        // Done at round-off: the residual is tiny, or no longer shrinks (it stalls near
+        // 1e-15·‖g‖; measured at N = 500, τ₀ = 1: 5 useful steps, then 11 that were not).
+        if rnorm <= 1e-15 * gnorm || rnorm > 0.5 * last {
             break;
         }
+        last = rnorm;
         chol.solve_in_place(&mut r);
         let dz = r.norm();
         z += &r;

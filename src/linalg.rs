@@ -116,6 +116,16 @@ pub fn syrk(s: &DMatrix<f64>, alpha: f64) -> DMatrix<f64> {
 /// The lower triangle of α · S Sᵀ, into a new matrix or added to the lower triangle of `acc`
 /// (the upper triangle is left as it was).
 pub fn syrk_lower(s: &DMatrix<f64>, alpha: f64, acc: Option<DMatrix<f64>>) -> DMatrix<f64> {
+    syrk_lower_with(s, alpha, acc, par())
+}
+
+/// [`syrk_lower`] with the parallelism given.
+fn syrk_lower_with(
+    s: &DMatrix<f64>,
+    alpha: f64,
+    acc: Option<DMatrix<f64>>,
+    par: Par,
+) -> DMatrix<f64> {
     let n = s.nrows();
     let (mut out, accum) = match acc {
         Some(a) => (a, Accum::Add),
@@ -131,9 +141,27 @@ pub fn syrk_lower(s: &DMatrix<f64>, alpha: f64, acc: Option<DMatrix<f64>>) -> DM
         sv.transpose(),
         BlockStructure::Rectangular,
         alpha,
-        par(),
+        par,
     );
     out
+}
+
+/// The lower triangles of α · D Dᵀ and α · S Sᵀ (in that order), computed side by side,
+/// one thread each, natively; one after the other in wasm. Two one-thread products at once
+/// beat each on both threads in turn: nothing is split, and no thread waits for another.
+pub fn syrk_lower_pair(
+    d: &DMatrix<f64>,
+    s: &DMatrix<f64>,
+    alpha: f64,
+) -> (DMatrix<f64>, DMatrix<f64>) {
+    let one = |m: &DMatrix<f64>| syrk_lower_with(m, alpha, None, Par::Seq);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if rayon::current_num_threads() >= 2 {
+            return rayon::join(|| one(d), || one(s));
+        }
+    }
+    (one(d), one(s))
 }
 
 /// Copies the lower triangle onto the upper one.
