@@ -67,7 +67,7 @@ pub fn main(args: BenchArgs) -> Result<(), String> {
     for &n in &args.n {
         let (steps, gn) = step_times(n, m, reps)?;
         let [t_gn, t_gd, t_gd_two, t_gd_stored, t_gd_rec] = steps;
-        let k = kernel_times(&gn, n, reps);
+        let k = kernel_times(&gn, n, reps)?;
         let (nf, mf) = (n as f64, m as f64);
         // Two symmetric products, each computing one triangle: N(N+1)M flops apiece.
         let gram_rate = 2.0 * nf * (nf + 1.0) * mf / k.gram / 1e9;
@@ -158,13 +158,13 @@ struct KernelTimes {
     gram: f64,
     /// The same product as a plain GEMM.
     plain: f64,
-    /// λ_min and the damped solve, warm-started.
+    /// λ_min and the damped solve, warm-started from the step before.
     solve: f64,
     /// The eigendecomposition GN used before.
     eig: f64,
 }
 
-fn kernel_times(gn: &Trainer, n: usize, reps: usize) -> KernelTimes {
+fn kernel_times(gn: &Trainer, n: usize, reps: usize) -> Result<KernelTimes, String> {
     let cfg = gn.config().clone();
     let x = &gn.data().x_train;
     let feat = gn.student().features(cfg.activation, x, true);
@@ -178,12 +178,19 @@ fn kernel_times(gn: &Trainer, n: usize, reps: usize) -> KernelTimes {
             1.0,
         ));
     });
-    let (a, _) = step::gram(&feat, x, false);
-    let f = gn.student().outputs(&feat.s);
-    let g = (f - &gn.data().y_train) / n as f64;
-    // Warm-started as in a run: the state a previous solve leaves.
+    let gram_and_g = |t: &Trainer| {
+        let feat = t.student().features(cfg.activation, x, true);
+        let (a, _) = step::gram(&feat, x, false);
+        let f = t.student().outputs(&feat.s);
+        (a, (f - &t.data().y_train) / n as f64)
+    };
+    // Warm-started as in a run: from the solve of the step before (A changed since).
+    let (a_before, g_before) = gram_and_g(gn);
     let mut warm = WarmStart::default();
-    damping::solve(&a, &g, cfg.eps0, &mut warm);
+    damping::solve(&a_before, &g_before, cfg.eps0, &mut warm);
+    let mut next = Trainer::from_checkpoint(&gn.checkpoint()).map_err(|e| e.to_string())?;
+    next.advance(1);
+    let (a, g) = gram_and_g(&next);
     let t_solve = time(reps, || {
         let mut w = warm.clone();
         std::hint::black_box(damping::solve(&a, &g, cfg.eps0, &mut w));
@@ -191,12 +198,12 @@ fn kernel_times(gn: &Trainer, n: usize, reps: usize) -> KernelTimes {
     let t_eig = time(reps.min(3), || {
         std::hint::black_box(SymEig::new(&a));
     });
-    KernelTimes {
+    Ok(KernelTimes {
         gram: t_gram,
         plain: t_plain,
         solve: t_solve,
         eig: t_eig,
-    }
+    })
 }
 
 fn rayon_threads() -> usize {
