@@ -12,7 +12,7 @@ use serde::Serialize;
 
 /// The configuration fields that make a step-equivalence cell: everything but the step, the
 /// step limit and the record spacing (the flow-time limit is the same).
-fn same_cell(a: &Config, b: &Config) -> bool {
+pub fn same_cell(a: &Config, b: &Config) -> bool {
     a.max_flow_time == b.max_flow_time
         && a.method == b.method
         && a.activation == b.activation
