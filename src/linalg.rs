@@ -108,34 +108,20 @@ pub fn matmul(lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, alpha: f64) -> DMatrix
 /// α · S Sᵀ for S of shape N×M, computing only the lower triangle (half the flops) and
 /// mirroring it, so the result is a full symmetric N×N matrix.
 pub fn syrk(s: &DMatrix<f64>, alpha: f64) -> DMatrix<f64> {
-    let mut out = syrk_lower(s, alpha, None);
+    let mut out = syrk_lower(s, alpha, par());
     mirror_lower(&mut out);
     out
 }
 
-/// The lower triangle of α · S Sᵀ, into a new matrix or added to the lower triangle of `acc`
-/// (the upper triangle is left as it was).
-pub fn syrk_lower(s: &DMatrix<f64>, alpha: f64, acc: Option<DMatrix<f64>>) -> DMatrix<f64> {
-    syrk_lower_with(s, alpha, acc, par())
-}
-
-/// [`syrk_lower`] with the parallelism given.
-fn syrk_lower_with(
-    s: &DMatrix<f64>,
-    alpha: f64,
-    acc: Option<DMatrix<f64>>,
-    par: Par,
-) -> DMatrix<f64> {
+/// The lower triangle of α · S Sᵀ (the upper one is zero), on `par` threads.
+fn syrk_lower(s: &DMatrix<f64>, alpha: f64, par: Par) -> DMatrix<f64> {
     let n = s.nrows();
-    let (mut out, accum) = match acc {
-        Some(a) => (a, Accum::Add),
-        None => (DMatrix::zeros(n, n), Accum::Replace),
-    };
+    let mut out = DMatrix::zeros(n, n);
     let sv = view(s);
     triangular::matmul(
         view_mut(&mut out),
         BlockStructure::TriangularLower,
-        accum,
+        Accum::Replace,
         sv,
         BlockStructure::Rectangular,
         sv.transpose(),
@@ -154,7 +140,7 @@ pub fn syrk_lower_pair(
     s: &DMatrix<f64>,
     alpha: f64,
 ) -> (DMatrix<f64>, DMatrix<f64>) {
-    let one = |m: &DMatrix<f64>| syrk_lower_with(m, alpha, None, Par::Seq);
+    let one = |m: &DMatrix<f64>| syrk_lower(m, alpha, Par::Seq);
     #[cfg(not(target_arch = "wasm32"))]
     {
         if rayon::current_num_threads() >= 2 {

@@ -55,8 +55,12 @@ pub struct Direction {
 /// ```
 ///
 /// With `want_ss` it also returns S Sᵀ/M², which the last-layer refit reuses (`None` means
-/// "equal to A": v = 0, so D = 0, the first step). The two products are independent; up to
-/// [`PAIR_MAX_N`] they run side by side, one thread each ([`linalg::syrk_lower_pair`]).
+/// "equal to A": v = 0, so D = 0, the first step). The two products are independent and run
+/// side by side, one thread each ([`linalg::syrk_lower_pair`]). Measured (`gn bench`,
+/// 2 threads, AVX-512) against both threads on each product in turn: 29.5 against 30.8–33.0
+/// ms at N = 500, 92–97 against 105–116 at N = 1000, 393–400 against 412–443 at N = 2000,
+/// for one more N×N buffer (the peak memory at N = 2000 stays at 385 MB: it is reached
+/// elsewhere).
 pub fn gram(
     feat: &Features,
     x: &DMatrix<f64>,
@@ -68,30 +72,15 @@ pub fn gram(
     if dmat.iter().all(|&x| x == 0.0) {
         return (linalg::syrk(&feat.s, inv_m2), None);
     }
-    if want_ss || x.nrows() <= PAIR_MAX_N {
-        let (mut a, mut ss) = linalg::syrk_lower_pair(dmat, &feat.s, inv_m2);
-        times_kxx_lower(&mut a, x);
-        a += &ss; // lower triangles (both upper ones are zero); the mirror fixes the upper
-        linalg::mirror_lower(&mut a);
-        if want_ss {
-            linalg::mirror_lower(&mut ss);
-        }
-        return (a, want_ss.then_some(ss));
-    }
-    // One N×N buffer (the peak-memory target at N = 2000): (D Dᵀ)/M², times X Xᵀ + 1
-    // entry by entry, then S Sᵀ/M² added in place.
-    let mut a = linalg::syrk_lower(dmat, inv_m2, None);
+    let (mut a, mut ss) = linalg::syrk_lower_pair(dmat, &feat.s, inv_m2);
     times_kxx_lower(&mut a, x);
-    let mut a = linalg::syrk_lower(&feat.s, inv_m2, Some(a));
+    a += &ss; // lower triangles (both upper ones are zero); the mirror fixes the upper one
     linalg::mirror_lower(&mut a);
-    (a, None)
+    if want_ss {
+        linalg::mirror_lower(&mut ss);
+    }
+    (a, want_ss.then_some(ss))
 }
-
-/// Largest N whose Gram matrix computes S Sᵀ and D Dᵀ side by side (one more N×N buffer).
-/// Measured (`gn bench`, 2 threads, AVX-512): 29.5 against 30.8–33.0 ms at N = 500 and
-/// 94 against 105–116 ms at N = 1000; at N = 2000 faer's two-thread product is at 95 % of
-/// GEMM already, and the extra 32 MB would break the 400 MB peak-memory target.
-pub const PAIR_MAX_N: usize = 1500;
 
 /// a_ij ← a_ij · (x_i·x_j + 1) on the lower triangle (X Xᵀ + 1 is never stored).
 fn times_kxx_lower(a: &mut DMatrix<f64>, x: &DMatrix<f64>) {

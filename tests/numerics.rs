@@ -185,31 +185,6 @@ fn structured_gram_matches_explicit_j_jt() {
     }
 }
 
-#[test]
-fn gram_on_both_sides_of_the_pair_size_matches_explicit_j_jt() {
-    // Up to step::PAIR_MAX_N the two products run side by side; above, A is built in one
-    // buffer (and with the refit's S Sᵀ asked for, side by side again). All three agree
-    // with the explicit J Jᵀ.
-    for n in [step::PAIR_MAX_N, step::PAIR_MAX_N + 1] {
-        let t = trainer_with_v(Config {
-            n,
-            m: 6,
-            d: 3,
-            ..small(Activation::Silu, Method::Gn)
-        });
-        let x = &t.data().x_train;
-        let net = t.student();
-        let feat = net.features(Activation::Silu, x, true);
-        let j = jacobian_explicit(net, Activation::Silu, x);
-        let dense = &j * j.transpose();
-        for want_ss in [false, true] {
-            let (a, _) = step::gram(&feat, x, want_ss);
-            let err = rel_err(&a, &dense);
-            assert!(err < 1e-13, "N = {n}, want_ss {want_ss}: A off by {err:e}");
-        }
-    }
-}
-
 /// One GN step, computed densely: A = J Jᵀ from an explicit J, λ_min from nalgebra's
 /// symmetric eigensolver, ε = max(ε₀, λ_min), z = (A + εI)⁻¹ g by Cholesky, Δθ = −λ Jᵀ z.
 #[test]
