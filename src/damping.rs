@@ -140,7 +140,7 @@ pub struct Ritz {
 /// β_k = ‖w‖,   q_{k+1} = w/β_k;   ρ = the largest eigenvalue of the tridiagonal T_k,
 /// converged when `done(ρ, β_k |s_k|, ρ − ρ₂)`   (s: ρ's eigenvector of T_k, s_k its last
 /// entry; β_k |s_k| = ‖op(x) − ρx‖ bounds the distance from ρ to an eigenvalue; ρ₂: the
-/// second largest Ritz value, +∞ while there is one)
+/// second largest Ritz value, and the gap 0 while there is none)
 /// ```
 ///
 /// In exact arithmetic ρ never exceeds the largest eigenvalue, whatever the budget.
@@ -180,14 +180,16 @@ pub fn lanczos_top(
             .enumerate()
             .max_by(|x, y| x.1.total_cmp(y.1))?;
         let s = eig.eigenvectors.column(top);
-        let second = eig
+        // The gap to the second largest Ritz value; unknown (0) while there is one.
+        let gap = eig
             .eigenvalues
             .iter()
             .enumerate()
             .filter(|&(i, _)| i != top)
-            .map(|(_, &v)| v)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let converged = done(rho, b * s[k].abs(), rho - second) || b <= 1e-300 || k + 1 == n;
+            .map(|(_, &v)| rho - v)
+            .reduce(f64::min)
+            .unwrap_or(0.0);
+        let converged = done(rho, b * s[k].abs(), gap) || b <= 1e-300 || k + 1 == n;
         if converged || k + 1 == budget {
             let mut x = DVector::zeros(n);
             for (qj, &sj) in q.iter().zip(s.iter()) {
@@ -225,12 +227,13 @@ pub struct MinEigen {
 }
 
 /// λ_min(A) from the factor F = A + sI: the largest eigenvalue of F⁻¹ is 1/(λ_min + s), and a
-/// residual r of F⁻¹ puts λ_min within about r/ρ² of 1/ρ − s, and within r²/(gap·ρ²) once ρ
-/// is the Ritz value nearest F⁻¹'s largest eigenvalue (gap: to the next Ritz value). Above ε₀
-/// converged when the second is below `RELATIVE_TOL`·λ_min and the first, which needs no gap,
-/// below `CERTIFIED_TOL`·λ_min (measured over the first twelve GN steps at N = 500, τ₀ = 1:
-/// 10–16 Lanczos steps, against 20–26 with the bound alone at 1e-12). Never below λ_min even when not converged (Lanczos's ρ never
-/// exceeds F⁻¹'s largest eigenvalue).
+/// residual r of F⁻¹ puts λ_min within r/ρ² of 1/ρ − s (a bound), and about r²/(gap·ρ²) from
+/// it once ρ is the Ritz value nearest F⁻¹'s largest eigenvalue (an estimate: the gap to the
+/// next Ritz value can exceed the true one). Above ε₀ converged when the estimate is below
+/// `RELATIVE_TOL`·λ_min and the bound below `CERTIFIED_TOL`·λ_min, the accuracy the issue asks
+/// of λ_min (measured over the first twelve GN steps at N = 500, τ₀ = 1: 10–16 Lanczos steps,
+/// against 20–26 with the bound alone at 1e-12). Never below λ_min even when not converged
+/// (Lanczos's ρ never exceeds F⁻¹'s largest eigenvalue).
 pub fn lambda_min(chol: &Cholesky, eps0: f64, warm: Option<&DVector<f64>>) -> Option<MinEigen> {
     let n = chol.l.nrows();
     let mut start = probe(n);
@@ -248,7 +251,7 @@ pub fn lambda_min(chol: &Cholesky, eps0: f64, warm: Option<&DVector<f64>>) -> Op
         |rho, residual, gap| {
             let lambda = 1.0 / rho - chol.shift;
             // An eigenvalue of F⁻¹ lies within r of ρ (so λ_min within r/ρ² of 1/ρ − s), and
-            // within r²/gap once ρ is the Ritz value nearest it (within r²/(gap·ρ²)).
+            // about r²/gap from it once ρ is the Ritz value nearest it (λ_min: r²/(gap·ρ²)).
             let bound = residual / (rho * rho);
             if lambda > eps0 {
                 let estimate = residual * residual / (gap * rho * rho);
