@@ -6,7 +6,7 @@
 #   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs equals the committed
 #      claims.json, and an independent reading of the run files (scripts/check-claims.py)
-#      reaches the same verdicts for claims (b) and (c).
+#      reaches the same verdicts for claims (b) and (c); the README's verdict table says the same.
 # Each stage prints its own summary; the script stops at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,5 +36,6 @@ target/release/gn report results/paper/flow/runs --json "$report_json" >/dev/nul
 python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(a!=b and "results/paper/flow/claims.json is stale: regenerate it with gn report" or 0)' "$report_json" results/paper/flow/claims.json
 rm -f "$report_json"
 python3 scripts/check-claims.py results/paper/flow
+python3 scripts/check-readme-verdicts.py README.md results/paper/flow/claims.json
 
 stage "all test stages passed"
