@@ -106,7 +106,7 @@ impl Network {
             (&'a mut [f64], &'a mut [f64]),
         );
         let step = |((u, carry), (b, v)): Chunk| {
-            let (mut t, mut f) = (vec![0.0; 2 * n + d], DVector::zeros(n));
+            let (mut t, mut f) = (vec![0.0; n + d], DVector::zeros(n));
             let units = u
                 .chunks_mut(d)
                 .zip(carry.chunks_mut(n))

@@ -48,11 +48,13 @@ pub enum GdPath {
 
 impl GdPath {
     /// The faster path for N inputs and M units, as measured by `gn bench` (README, "Speed"):
-    /// stored while S and D take at most 120 MB (N·M ≤ 7.5·10⁶: N ≤ 1500 at M = 5000, where
-    /// stored measured 1–18 % faster), carried above (a tie at N = 2000, with half the memory);
-    /// always stored in wasm (313 against 250 it/s at N = 200, M = 1000).
+    /// stored below N·M = 2.5·10⁶ (N < 500 at M = 5000: at N = 100 and 200 stored measured
+    /// 1.29 against 1.70 ms and, on one thread, 4.24 against 5.84 ms), carried from there on
+    /// (5.60 against 5.76 ms at N = 500, 11.2 against 12.9 ms at N = 1000; one thread 21.5
+    /// against 25.9 ms), with half the memory; always stored in wasm (313 against 250 it/s at
+    /// N = 200, M = 1000).
     pub fn for_size(n: usize, m: usize) -> GdPath {
-        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) <= 7_500_000 {
+        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) < 2_500_000 {
             GdPath::Stored
         } else {
             GdPath::Carried
