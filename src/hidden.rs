@@ -5,10 +5,11 @@
 //! ```
 //!
 //! fused in one pass, 16 inputs at a time held in registers (8 in wasm): h is never written to
-//! memory, and the exponential of SiLU is inlined so the loop vectorises. [`gd_unit_carried`] is
-//! a whole GD step for one unit in the same style (S and D are never stored; σ and σ' come from
-//! the sigmoid the previous step kept), [`forward_unit`] its outputs, and [`jacobian_t_unit`]
-//! the unit's share of Jᵀz from its stored columns of S and D. The generic code is compiled
+//! memory, and the exponential of SiLU is inlined so the loop vectorises. A GD step that never
+//! stores S or D is [`gd_unit_update`] per unit (σ and σ' from the sigmoid the previous step
+//! kept) and then [`forward_chunk_carry`] per chunk of units (the next outputs and sigmoids, a
+//! block of X's rows in registers); [`forward_unit`] gives the outputs alone, and
+//! [`jacobian_t_unit`] a unit's share of Jᵀz from its stored columns of S and D. The generic code is compiled
 //! once per SIMD level and picked at run time ([`simd_level`]): AVX-512 where the CPU has it,
 //! AVX2 with FMA otherwise, plain x86-64 as the fallback, `simd128` in wasm.
 
@@ -135,7 +136,8 @@ macro_rules! simd_dispatch {
 
 simd_dispatch!(fn unit_dispatch(act: Activation, unit: &Unit, s: &mut [f64], ds: Option<(&mut [f64], f64)>) => unit_for);
 simd_dispatch!(fn forward_carry_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], carry: &mut [f64]) => forward_carry_for);
-simd_dispatch!(fn gd_carried_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, carry: &mut [f64], next: (f64, &mut [f64]), t: &mut [f64]) => gd_carried_for);
+simd_dispatch!(fn gd_update_dispatch(act: Activation, x: &[f64], p: UnitMut, g: &[f64], step: f64, carry: &[f64], scratch: &mut [f64]) => gd_update_for);
+simd_dispatch!(fn forward_chunk_dispatch(act: Activation, x: &[f64], weights: (&[f64], &[f64], &[f64]), f: &mut [f64], carry: &mut [f64]) => forward_chunk_for);
 simd_dispatch!(fn forward_dispatch(act: Activation, unit: &Unit, c: f64, f: &mut [f64], second: Option<(f64, &mut [f64])>) => forward_for);
 simd_dispatch!(fn jt_dispatch(s: &[f64], ds: &[f64], z: &[f64], zx: &[f64], out: &mut [f64]) => jt_for);
 
@@ -235,7 +237,7 @@ fn jt_for<F: MulAdd>(s: &[f64], ds: &[f64], z: &[f64], zx: &[f64], out: &mut [f6
     xt_times::<F>(z, s, v);
 }
 
-/// One hidden unit's parameters, updated in place by [`gd_unit_carried`].
+/// One hidden unit's parameters, updated in place by [`gd_unit_update`].
 pub struct UnitMut<'a> {
     /// u_i (d entries).
     pub u: &'a mut [f64],
@@ -244,48 +246,145 @@ pub struct UnitMut<'a> {
 }
 
 /// One GD step for unit i from its carry (DESIGN.md §3 with z = g; the carry is what
-/// [`Pointwise::carry`] keeps of each entry: SiLU's sigmoid), then its share of the next
-/// outputs, in one call per unit:
+/// [`Pointwise::carry`] keeps of each entry: SiLU's sigmoid):
 ///
 /// ```text
 /// h = X u_i + b_i,   (σ(h), σ'(h)) from (h, carry),   t = g ⊙ σ'(h)
 /// v_i ← v_i − (λ/M) gᵀσ(h),   u_i ← u_i − (λ/M) v_i Xᵀt,   b_i ← b_i − (λ/M) v_i Σ_n t_n
-/// h' = X u_i + b_i,   carry ← carry(h'),   f' += (v_i/M) σ(h')
 /// ```
 ///
-/// So a GD step evaluates the exponential once per entry, never stores S or D, and reads and
-/// writes N numbers per unit. The next outputs are bit-identical to [`forward_unit`]'s.
-/// `t` is scratch space of N + d numbers whose first N are zero (they are never written).
+/// The next outputs and carries then come from [`forward_chunk_carry`]: a GD step evaluates
+/// the exponential once per entry and never stores S or D. `scratch` holds N + d numbers whose
+/// first N are zero (they are never written).
 #[allow(clippy::too_many_arguments)]
-pub fn gd_unit_carried(
+pub fn gd_unit_update(
     act: Activation,
     x: &[f64],
     p: UnitMut,
     g: &[f64],
     lr: f64,
     m: usize,
-    carry: &mut [f64],
-    f_next: &mut [f64],
-    t: &mut [f64],
+    carry: &[f64],
+    scratch: &mut [f64],
 ) {
     let n = g.len();
     assert!(
-        x.len() == n * p.u.len() && t.len() == n + p.u.len(),
+        x.len() == n * p.u.len() && scratch.len() == n + p.u.len() && carry.len() == n,
         "shapes"
     );
-    assert!(carry.len() == n && f_next.len() == n, "shapes");
-    let inv_m = 1.0 / m as f64;
-    gd_carried_dispatch(
-        simd_level(),
-        act,
-        x,
-        p,
-        g,
-        lr / m as f64,
-        carry,
-        (inv_m, f_next),
-        t,
-    )
+    gd_update_dispatch(simd_level(), act, x, p, g, lr / m as f64, carry, scratch)
+}
+
+#[inline(always)]
+fn gd_update_for<F: MulAdd>(
+    act: Activation,
+    x: &[f64],
+    p: UnitMut,
+    g: &[f64],
+    step: f64,
+    carry: &[f64],
+    scratch: &mut [f64],
+) {
+    match act {
+        Activation::Silu => gd_rows_from_carry::<F, SiluWith<F>>(x, p, g, step, scratch, carry),
+        Activation::Relu => gd_rows_from_carry::<F, ReluFn>(x, p, g, step, scratch, carry),
+        Activation::Tanh => gd_rows_from_carry::<F, TanhFn>(x, p, g, step, scratch, carry),
+    }
+}
+
+/// Inputs d up to which [`forward_chunk_carry`] holds a block of X's rows in registers.
+pub const CHUNK_MAX_D: usize = GD_COLS;
+
+/// A chunk of units' share of the outputs and their carries, rows outer: for each block of
+/// [`GD_LANES`] rows of X (held in registers) and each unit i of the chunk in turn,
+///
+/// ```text
+/// h = X u_i + b_i,   carry_i ← carry(h),   f += c_i σ(h)
+/// ```
+///
+/// The operations on each entry, and the order over units, are [`forward_unit_carry`]'s unit
+/// after unit, so f and the carries are the same bits. `u` holds [`CHUNK_MAX_D`] weights per
+/// unit (u_i padded with zeros: x·0 + h is h), `b` and `c` one number per unit, `carry` the
+/// units' N entries one unit after another; d ≤ [`CHUNK_MAX_D`].
+pub fn forward_chunk_carry(
+    act: Activation,
+    x: &[f64],
+    (u, b, c): (&[f64], &[f64], &[f64]),
+    f: &mut [f64],
+    carry: &mut [f64],
+) {
+    let (n, units) = (f.len(), b.len());
+    assert!(
+        x.len() <= n * CHUNK_MAX_D && x.len().is_multiple_of(n.max(1)),
+        "X must be N×d with d ≤ {CHUNK_MAX_D}"
+    );
+    assert!(
+        u.len() == units * CHUNK_MAX_D && c.len() == units && carry.len() == units * n,
+        "shapes"
+    );
+    forward_chunk_dispatch(simd_level(), act, x, (u, b, c), f, carry)
+}
+
+#[inline(always)]
+fn forward_chunk_for<F: MulAdd>(
+    act: Activation,
+    x: &[f64],
+    weights: (&[f64], &[f64], &[f64]),
+    f: &mut [f64],
+    carry: &mut [f64],
+) {
+    match act {
+        Activation::Silu => forward_chunk_rows::<F, SiluWith<F>>(x, weights, f, carry),
+        Activation::Relu => forward_chunk_rows::<F, ReluFn>(x, weights, f, carry),
+        Activation::Tanh => forward_chunk_rows::<F, TanhFn>(x, weights, f, carry),
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed loops over lanes are what vectorises here
+fn forward_chunk_rows<F: MulAdd, S: Pointwise>(
+    x: &[f64],
+    (u, b, c): (&[f64], &[f64], &[f64]),
+    f: &mut [f64],
+    carry: &mut [f64],
+) {
+    const D: usize = CHUNK_MAX_D;
+    let n = f.len();
+    let zero = vec![0.0; n];
+    let cols: [&[f64]; D] = std::array::from_fn(|k| x.get(k * n..(k + 1) * n).unwrap_or(&zero));
+    let blocks = n / GD_LANES * GD_LANES;
+    for r in (0..blocks).step_by(GD_LANES) {
+        let xs: [[f64; GD_LANES]; D] = std::array::from_fn(|k| {
+            cols[k][r..r + GD_LANES]
+                .try_into()
+                .expect("a block of lanes")
+        });
+        let mut fr: [f64; GD_LANES] = f[r..r + GD_LANES].try_into().expect("a block of lanes");
+        for (i, (ui, (&bi, &ci))) in u.chunks_exact(D).zip(b.iter().zip(c)).enumerate() {
+            let ui: &[f64; D] = ui.try_into().expect("D weights per unit");
+            let mut h = [bi; GD_LANES];
+            for k in 0..D {
+                for l in 0..GD_LANES {
+                    h[l] = F::mul_add(xs[k][l], ui[k], h[l]);
+                }
+            }
+            let cr: &mut [f64; GD_LANES] = (&mut carry[i * n + r..i * n + r + GD_LANES])
+                .try_into()
+                .expect("a block of lanes");
+            for l in 0..GD_LANES {
+                cr[l] = S::carry(h[l]);
+                fr[l] = F::mul_add(ci, S::from_carry(h[l], cr[l]).0, fr[l]);
+            }
+        }
+        f[r..r + GD_LANES].copy_from_slice(&fr);
+    }
+    for r in blocks..n {
+        for (i, (ui, (&bi, &ci))) in u.chunks_exact(D).zip(b.iter().zip(c)).enumerate() {
+            let h = (0..D).fold(bi, |h, k| F::mul_add(cols[k][r], ui[k], h));
+            carry[i * n + r] = S::carry(h);
+            f[r] = F::mul_add(ci, S::from_carry(h, carry[i * n + r]).0, f[r]);
+        }
+    }
 }
 
 /// [`forward_unit`] that also keeps each entry's carry (`carry` ← carry(X u_i + b_i)).
@@ -293,25 +392,6 @@ pub fn forward_unit_carry(act: Activation, unit: &Unit, c: f64, f: &mut [f64], c
     assert_eq!(unit.x.len(), f.len() * unit.u.len(), "X must be N×d");
     assert_eq!(carry.len(), f.len(), "one carry per input");
     forward_carry_dispatch(simd_level(), act, unit, c, f, carry)
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn gd_carried_for<F: MulAdd>(
-    act: Activation,
-    x: &[f64],
-    p: UnitMut,
-    g: &[f64],
-    step: f64,
-    carry: &mut [f64],
-    next: (f64, &mut [f64]),
-    t: &mut [f64],
-) {
-    match act {
-        Activation::Silu => gd_carried_rows::<F, SiluWith<F>>(x, p, g, step, carry, next, t),
-        Activation::Relu => gd_carried_rows::<F, ReluFn>(x, p, g, step, carry, next, t),
-        Activation::Tanh => gd_carried_rows::<F, TanhFn>(x, p, g, step, carry, next, t),
-    }
 }
 
 #[inline(always)]
@@ -504,31 +584,6 @@ fn lane_sum(mut a: [f64; GD_LANES]) -> f64 {
         w /= 2;
     }
     a[0]
-}
-
-/// A unit's GD step with σ and σ' from the carry, then its next outputs and carry.
-#[inline(always)]
-fn gd_carried_rows<F: MulAdd, S: Pointwise>(
-    x: &[f64],
-    p: UnitMut,
-    g: &[f64],
-    step: f64,
-    carry: &mut [f64],
-    (inv_m, f_next): (f64, &mut [f64]),
-    scratch: &mut [f64],
-) {
-    let (u, b, v) = (p.u, p.b, p.v);
-    {
-        let carry = &*carry;
-        let p = UnitMut {
-            u: &mut *u,
-            b: &mut *b,
-            v: &mut *v,
-        };
-        gd_rows_from_carry::<F, S>(x, p, g, step, scratch, carry);
-    }
-    let unit = Unit { x, u, b: *b };
-    forward_carry_rows::<F, S>(&unit, *v * inv_m, f_next, carry);
 }
 
 /// Columns of X whose sums Σ_n x_{nj} t_n one backward pass keeps in registers: with
@@ -727,9 +782,47 @@ mod tests {
                     // The carry at θ (its outputs dropped), then the step from it.
                     let mut carry = vec![0.0; n];
                     forward_carry_dispatch(level, act, &unit, 0.0, &mut vec![0.0; n], &mut carry);
+                    gd_update_dispatch(level, act, &x, p, &g, 0.1, &carry, &mut t);
+                    // The next outputs and carry from the rows-outer chunk kernel (this unit
+                    // and a copy of it with c = 0.25, d ≤ CHUNK_MAX_D), and unit by unit.
                     let mut f_next = vec![1.0; n];
-                    let next = (0.5, &mut f_next[..]);
-                    gd_carried_dispatch(level, act, &x, p, &g, 0.1, &mut carry, next, &mut t);
+                    if d <= CHUNK_MAX_D {
+                        let mut padded = [0.0; 2 * CHUNK_MAX_D];
+                        padded[..d].copy_from_slice(&u);
+                        padded[CHUNK_MAX_D..CHUNK_MAX_D + d].copy_from_slice(&u);
+                        let weights = (&padded[..], &[b, b][..], &[0.5 * v, 0.25 * v][..]);
+                        let mut chunk_carry = vec![0.0; 2 * n];
+                        forward_chunk_dispatch(
+                            level,
+                            act,
+                            &x,
+                            weights,
+                            &mut f_next,
+                            &mut chunk_carry,
+                        );
+                        let (mut f_units, mut unit_carry) = (vec![1.0; n], vec![0.0; n]);
+                        let unit = Unit { x: &x, u: &u, b };
+                        for c in [0.5 * v, 0.25 * v] {
+                            forward_carry_dispatch(
+                                level,
+                                act,
+                                &unit,
+                                c,
+                                &mut f_units,
+                                &mut unit_carry,
+                            );
+                            assert_eq!(chunk_carry[..n], unit_carry[..], "{level:?} {act:?} carry");
+                        }
+                        assert_eq!(f_next, f_units, "{level:?} {act:?} chunk f' bit for bit");
+                        assert_eq!(chunk_carry[n..], unit_carry[..]);
+                        // The test below is for f' = 1 + (v'/2) σ(h'): remove the copy's share.
+                        f_next = vec![1.0; n];
+                        let unit = Unit { x: &x, u: &u, b };
+                        forward_carry_dispatch(level, act, &unit, 0.5 * v, &mut f_next, &mut carry);
+                    } else {
+                        let unit = Unit { x: &x, u: &u, b };
+                        forward_carry_dispatch(level, act, &unit, 0.5 * v, &mut f_next, &mut carry);
+                    }
                     let gs: f64 = (0..n).map(|r| g[r] * act.sigma(h[r])).sum();
                     let t_ref: Vec<f64> = (0..n).map(|r| g[r] * act.sigma_prime(h[r])).collect();
                     assert!((v - (v0 - 0.1 * gs)).abs() <= tol, "{level:?} {act:?} v");

@@ -85,8 +85,10 @@ impl Network {
     }
 
     /// One GD step on the inputs `x` from the carry of the current θ (unit-major: unit i's
-    /// N entries at `carry[i·N..(i+1)·N]`, see [`hidden::gd_unit_carried`]): θ ← θ − λ Jᵀ g,
-    /// and `carry` becomes the new θ's. Returns f at the new θ, bit-identical to
+    /// N entries at `carry[i·N..(i+1)·N]`): θ ← θ − λ Jᵀ g, and `carry` becomes the new θ's.
+    /// Per chunk of units, each unit's update ([`hidden::gd_unit_update`]), then the chunk's
+    /// next outputs and carries with X's rows outer ([`hidden::forward_chunk_carry`]; unit by
+    /// unit for d > [`hidden::CHUNK_MAX_D`]). Returns f at the new θ, bit-identical to
     /// [`Network::outputs_fused`] there (the same chunks, added in the same order).
     pub fn gd_step_carried(
         &mut self,
@@ -105,15 +107,35 @@ impl Network {
             (&'a mut [f64], &'a mut [f64]),
             (&'a mut [f64], &'a mut [f64]),
         );
+        let inv_m = 1.0 / m as f64;
         let step = |((u, carry), (b, v)): Chunk| {
-            let (mut t, mut f) = (vec![0.0; n + d], DVector::zeros(n));
+            let (mut scratch, mut f) = (vec![0.0; n + d], DVector::zeros(n));
+            // The chunk's updates, then its next outputs and carries.
             let units = u
                 .chunks_mut(d)
-                .zip(carry.chunks_mut(n))
-                .zip(b.iter_mut().zip(v));
+                .zip(carry.chunks(n))
+                .zip(b.iter_mut().zip(&mut *v));
             for ((u, carry), (b, v)) in units {
                 let p = hidden::UnitMut { u, b, v };
-                hidden::gd_unit_carried(act, xs, p, g, lr, m, carry, f.as_mut_slice(), &mut t);
+                hidden::gd_unit_update(act, xs, p, g, lr, m, carry, &mut scratch);
+            }
+            if d <= hidden::CHUNK_MAX_D {
+                let mut padded = vec![0.0; b.len() * hidden::CHUNK_MAX_D];
+                for (p, u) in padded.chunks_mut(hidden::CHUNK_MAX_D).zip(u.chunks(d)) {
+                    p[..d].copy_from_slice(u);
+                }
+                let c: Vec<f64> = v.iter().map(|v| v * inv_m).collect();
+                let weights = (&padded[..], &b[..], &c[..]);
+                hidden::forward_chunk_carry(act, xs, weights, f.as_mut_slice(), carry);
+            } else {
+                for (i, carry) in carry.chunks_mut(n).enumerate() {
+                    let unit = hidden::Unit {
+                        x: xs,
+                        u: &u[i * d..(i + 1) * d],
+                        b: b[i],
+                    };
+                    hidden::forward_unit_carry(act, &unit, v[i] * inv_m, f.as_mut_slice(), carry);
+                }
             }
             f
         };

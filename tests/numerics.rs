@@ -319,11 +319,14 @@ fn gn_reaches_tolerance_in_far_fewer_iterations_than_gd() {
 /// than one chunk of units.
 #[test]
 fn carried_gd_step_is_gradient_of_loss() {
+    // d = 4 and 10: one pass of the update kernel and the rows-outer forward of a chunk;
+    // d = 13: two passes, and the forward unit by unit.
     for act in ACTS {
-        for (n, m) in [(9, 7), (17, 300)] {
+        for (n, m, d) in [(9, 7, 4), (17, 300, 4), (17, 300, 10), (19, 150, 13)] {
             let cfg = Config {
                 n,
                 m,
+                d,
                 ..small(act, Method::Gd)
             };
             let t = trainer_with_v(cfg);
@@ -356,7 +359,7 @@ fn carried_gd_step_is_gradient_of_loss() {
                 let step = after[p] - theta[p];
                 assert!(
                     (step - expected).abs() <= 1e-7 * (1.0 + expected.abs()),
-                    "{act:?} n={n} m={m} param {p}: {step} vs {expected}"
+                    "{act:?} n={n} m={m} d={d} param {p}: {step} vs {expected}"
                 );
             }
             // And against the stored-features path to rounding.
