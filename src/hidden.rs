@@ -690,17 +690,21 @@ fn backward_pass<F: MulAdd, S: Pointwise>(
     carry: &[f64],
     cols: [&[f64]; GD_COLS],
 ) -> ([f64; GD_COLS], f64, f64) {
-    let blocks = n / GD_LANES * GD_LANES;
     let mut acc_xt = [[0.0; GD_LANES]; GD_COLS];
     let (mut acc_t, mut acc_q) = ([0.0; GD_LANES], [0.0; GD_LANES]);
-    for r in (0..blocks).step_by(GD_LANES) {
+    for (r, covered) in row_blocks::<GD_LANES>(n) {
         let xs: [&[f64; GD_LANES]; GD_COLS] = std::array::from_fn(|k| {
             cols[k][r..r + GD_LANES]
                 .try_into()
                 .expect("a block of lanes")
         });
         let h = h_block(r, &xs);
-        let gr: &[f64; GD_LANES] = g[r..r + GD_LANES].try_into().expect("a block of lanes");
+        let gr: [f64; GD_LANES] = if covered == 0 {
+            g[r..r + GD_LANES].try_into().expect("a block of lanes")
+        } else {
+            // The rows this last block shares with the one before count as g = 0.
+            std::array::from_fn(|l| if l >= covered { g[r + l] } else { 0.0 })
+        };
         let cr: &[f64; GD_LANES] = carry[r..r + GD_LANES].try_into().expect("a block of lanes");
         let mut t = [0.0; GD_LANES];
         for l in 0..GD_LANES {
@@ -717,7 +721,7 @@ fn backward_pass<F: MulAdd, S: Pointwise>(
     }
     let mut xt = acc_xt.map(lane_sum);
     let (mut sum_t, mut sum_q) = (lane_sum(acc_t), lane_sum(acc_q));
-    for r in blocks..n {
+    for r in rows_left::<GD_LANES>(n) {
         let h = h_row(r);
         let (s, ds) = S::from_carry(h, carry[r]);
         let t = g[r] * ds;

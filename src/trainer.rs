@@ -47,14 +47,14 @@ pub enum GdPath {
 }
 
 impl GdPath {
-    /// The faster path for N inputs and M units, as measured by `gn bench` (README, "Speed"):
-    /// stored below N·M = 2.5·10⁶ (N < 500 at M = 5000: at N = 100 and 200 stored measured
-    /// 1.29 against 1.70 ms and, on one thread, 4.24 against 5.84 ms), carried from there on
-    /// (5.60 against 5.76 ms at N = 500, 11.2 against 12.9 ms at N = 1000; one thread 21.5
-    /// against 25.9 ms), with half the memory; always stored in wasm (313 against 250 it/s at
-    /// N = 200, M = 1000).
+    /// The faster path for N inputs and M units, as measured by `gn bench` (README, "Speed";
+    /// M = 5000, both threads / one thread): stored below N·M = 1.25·10⁶ (N = 100: 1.17
+    /// against 1.31 ms / 2.12 against 2.36 ms; N = 200 split: 2.26 against 1.99 / 4.24 against
+    /// 4.32), carried from there on (N = 300: 3.12 against 3.38 / 5.41 against 6.28; N = 500:
+    /// 4.74 against 5.32; N = 1000: 10.1 against 11.8), with half the memory; always stored in
+    /// wasm (313 against 250 it/s at N = 200, M = 1000).
     pub fn for_size(n: usize, m: usize) -> GdPath {
-        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) < 2_500_000 {
+        if cfg!(target_arch = "wasm32") || n.saturating_mul(m) < 1_250_000 {
             GdPath::Stored
         } else {
             GdPath::Carried
