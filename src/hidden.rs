@@ -371,7 +371,7 @@ fn forward_chunk_rows<F: MulAdd, S: Pointwise>(
     const D: usize = CHUNK_MAX_D;
     let n = f.len();
     let zero = vec![0.0; n];
-    let cols: [&[f64]; D] = std::array::from_fn(|k| x.get(k * n..(k + 1) * n).unwrap_or(&zero));
+    let cols = padded_cols(x, n, 0, &zero);
     for (r, covered) in row_blocks::<GD_LANES>(n) {
         let xs: [[f64; GD_LANES]; D] = std::array::from_fn(|k| {
             cols[k][r..r + GD_LANES]
@@ -611,6 +611,13 @@ fn lane_sum(mut a: [f64; GD_LANES]) -> f64 {
 /// [`GD_LANES`] = 16 that is 20 AVX-512 accumulators, and d = 10 (the paper's) takes one pass.
 const GD_COLS: usize = 10;
 
+/// Columns `first..first + GD_COLS` of X (N×d, column-major), those past d replaced by `zero`
+/// (N zeros): the kernels that keep ten columns in registers take d < 10 padded this way.
+#[inline(always)]
+fn padded_cols<'a>(x: &'a [f64], n: usize, first: usize, zero: &'a [f64]) -> [&'a [f64]; GD_COLS] {
+    std::array::from_fn(|k| x.get((first + k) * n..(first + k + 1) * n).unwrap_or(zero))
+}
+
 /// One GD step for a unit with (σ(h_r), σ'(h_r)) from h_r and its carry:
 ///
 /// ```text
@@ -638,8 +645,7 @@ fn gd_rows_from_carry<F: MulAdd, S: Pointwise>(
     let zero = &*zero;
     let (mut sum_t, mut sum_q) = (0.0, 0.0);
     for c0 in (0..d).step_by(GD_COLS) {
-        let cols: [&[f64]; GD_COLS] =
-            std::array::from_fn(|k| x.get((c0 + k) * n..(c0 + k + 1) * n).unwrap_or(zero));
+        let cols = padded_cols(x, n, c0, zero);
         let b = *p.b;
         let (xt_group, t, q) = if d <= GD_COLS {
             // h from the same columns, u padded with zeros (x·0 + h = h).
