@@ -14,7 +14,14 @@ impl Activation {
             // SiLU: σ(h) = h · sigmoid(h) = h / (1 + e^{−h})
             Activation::Silu => h / (1.0 + (-h).exp()),
             // ReLU: σ(h) = max(h, 0)
-            Activation::Relu => h.max(0.0),
+            Activation::Relu => {
+                // A select, not h.max(0.0): wasm compiles max to a call of libm's fmax.
+                if h > 0.0 {
+                    h
+                } else {
+                    0.0
+                }
+            }
             // tanh: σ(h) = tanh(h)
             Activation::Tanh => h.tanh(),
         }
@@ -210,9 +217,11 @@ pub fn exp_with<F: MulAdd>(x: f64) -> f64 {
         1.0 / 6_227_020_800.0,
     ];
     let ma = F::mul_add;
-    // max/min rather than clamp: clamp's NaN handling keeps the loop from vectorising.
-    #[allow(clippy::manual_clamp)]
-    let x = x.max(-708.0).min(708.0);
+    // Selects rather than clamp (whose NaN handling keeps the loop from vectorising) or
+    // max/min (which wasm compiles to calls of libm's fmax and fmin, one per entry, so the
+    // loop does not vectorise there either). A NaN stays NaN.
+    let x = if x < -708.0 { -708.0 } else { x };
+    let x = if x > 708.0 { 708.0 } else { x };
     let t = ma(x, LOG2E, SHIFTER);
     let n = t - SHIFTER;
     let r = ma(-n, LN2_LO, ma(-n, LN2_HI, x));
@@ -251,6 +260,21 @@ mod tests {
             worst_fused < 5e-16,
             "worst relative error with FMA {worst_fused}"
         );
+    }
+
+    /// Out of range the exponential saturates at e^{±708}; a NaN stays NaN (a diverged run's
+    /// pre-activations must not come out of σ as finite numbers).
+    #[test]
+    fn exp_saturates_and_keeps_nan() {
+        for e in [exp, exp_with::<Fused>] {
+            assert_eq!(e(-1e6), e(-708.0));
+            assert_eq!(e(f64::NEG_INFINITY), e(-708.0));
+            assert_eq!(e(1e6), e(708.0));
+            assert!(e(708.0).is_finite() && e(-708.0) > 0.0);
+            assert!(e(f64::NAN).is_nan());
+        }
+        assert!(SiluWith::<Separate>::carry(f64::NAN).is_nan());
+        assert_eq!(Activation::Relu.sigma(f64::NAN), 0.0);
     }
 
     #[test]
