@@ -31,8 +31,9 @@ sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --job
 worker_a() {
   sweep --part horizon --tau0 100 --n 500 --eval-every 1000 --out "$dir"
   sweep --part hidden --lr 1 --out "$dir"
-  sweep --part hidden --lr 0.1 --out "$dir"
+  # Claim (c)'s last run before (d)'s six at λ = 0.1.
   sweep --part horizon --tau0 100 --n 1000 --eval-every 1000 --out "$dir"
+  sweep --part hidden --lr 0.1 --out "$dir"
   sweep --part hidden --method gd --out "$dir"
   sweep --part horizon --tau0 0.01,0.1 --n 500 --out "$dir"
   sweep --part gn --out "$dir"
