@@ -1,8 +1,9 @@
 //! The wasm exports (`gauss_newton::wasm`) as JavaScript sees them, shared by `tests/web.rs`
 //! (the page's main thread) and `tests/web_worker.rs` (a dedicated Web Worker): a run converges,
 //! invalid configs give readable errors with their fields, records are plain JS objects with the
-//! documented keys, and a seeded run makes the same records as the native core
-//! (`tests/fixtures/native-small-records.json`, kept current by `tests/native_records_fixture.rs`).
+//! documented keys, a seeded run makes the same records as the native core
+//! (`tests/fixtures/native-small-records.json`, kept current by `tests/native_records_fixture.rs`),
+//! and the hidden layer's kernels, as wasm compiles them, give each row the scalar forms' bits.
 
 use gauss_newton::wasm::{
     check_form, new_seed, page_spec, validate, Run, PACKED_KEYS, RECORD_KEYS,
@@ -441,5 +442,46 @@ fn the_papers_width_fits_a_tab_up_to_n_200() {
         form["m"] = json!(5000);
         let check = json_of(&check_form(js(form.clone())));
         assert_eq!(check["ok"], true, "M = 5000, N = {n}: {check}");
+    }
+}
+
+/// The hidden layer's kernels as wasm compiles them (`f64x2` lanes, `hidden::pre_activation_f64x2`
+/// for h) give every row the bits of the scalar forms: h = b + Σ_j x_j u_j as one product and
+/// one sum per column in order (wasm has no fused multiply-add), σ and σ' from
+/// `SiluWith::<Separate>`, f += c σ. Row counts cover whole blocks, an overlapping last block and
+/// fewer rows than a block; d = 13 takes more columns than the paper's 10.
+#[wasm_bindgen_test]
+fn the_hidden_kernels_give_each_row_the_bits_of_the_scalar_forms() {
+    use gauss_newton::activation::{Pointwise, Separate, SiluWith};
+    use gauss_newton::hidden::{forward_unit, unit, Unit};
+    use gauss_newton::Activation;
+    type S = SiluWith<Separate>;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
+    };
+    for d in [3, 10, 13] {
+        for n in [5, 8, 16, 37, 203] {
+            let x: Vec<f64> = (0..n * d).map(|_| next()).collect();
+            let u: Vec<f64> = (0..d).map(|_| next()).collect();
+            let (b, v, c) = (next(), next(), next());
+            let h = |r: usize| (0..d).fold(b, |h, j| x[j * n + r] * u[j] + h);
+            let kernel = Unit { x: &x, u: &u, b };
+            let (mut s, mut ds) = (vec![0.0; n], vec![0.0; n]);
+            unit(Activation::Silu, &kernel, &mut s, Some((&mut ds, v)));
+            let mut f: Vec<f64> = (0..n).map(|r| r as f64 * 0.25).collect();
+            forward_unit(Activation::Silu, &kernel, c, &mut f, None);
+            for r in 0..n {
+                let (want_s, want_ds) = S::value_slope(h(r));
+                let at = format!("d = {d}, n = {n}, row {r}");
+                assert_eq!(s[r].to_bits(), want_s.to_bits(), "σ, {at}");
+                assert_eq!(ds[r].to_bits(), (v * want_ds).to_bits(), "v σ', {at}");
+                let want_f = c * S::value(h(r)) + r as f64 * 0.25;
+                assert_eq!(f[r].to_bits(), want_f.to_bits(), "f, {at}");
+            }
+        }
     }
 }
