@@ -5,7 +5,7 @@
 #   scripts/paper-flow.sh run DIR    copies the committed run files of results/paper/flow/runs
 #                                    into DIR (so they are not run again), then two workers of one
 #                                    thread each run the preset's parts into DIR in priority order
-#                                    (claims c, d, b, then the rest). Every `gn sweep` skips
+#                                    (claims c, d and b, then the rest). Every `gn sweep` skips
 #                                    finished runs and resumes checkpoints, so after a restart the
 #                                    same command continues. Long: start it with nohup … & .
 #   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
@@ -31,18 +31,20 @@ sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --job
 worker_a() {
   sweep --part horizon --tau0 100 --n 500 --eval-every 1000 --out "$dir"
   sweep --part hidden --lr 1 --out "$dir"
-  # Claim (c)'s last run before (d)'s six at λ = 0.1.
+  # Claim (c)'s last run before (d)'s six at λ = 0.1, then (b)'s run at N = 1000.
   sweep --part horizon --tau0 100 --n 1000 --eval-every 1000 --out "$dir"
   sweep --part hidden --lr 0.1 --out "$dir"
+  sweep --part horizon --tau0 0.01 --n 1000 --out "$dir"
   sweep --part hidden --method gd --out "$dir"
-  sweep --part horizon --tau0 0.01,0.1 --n 500 --out "$dir"
   sweep --part gn --out "$dir"
-  sweep --part horizon --tau0 0.01,0.1 --n 1000 --out "$dir"
+  sweep --part horizon --tau0 0.1 --n 500,1000 --out "$dir"
 }
 worker_b() {
   sweep --part study --out "$dir"
   sweep --part horizon --tau0 100 --n 100 --eval-every 1000 --out "$dir"
   sweep --part hidden --lr 10 --out "$dir"
+  # Claim (b) at N = 500 before the rest of claim (a)'s GD runs.
+  sweep --part horizon --tau0 0.01 --n 500 --out "$dir"
   sweep --part horizon --tau0 0.01,0.1 --n 100 --out "$dir"
   sweep --part horizon --tau0 1,5,0.5,10 --out "$dir"
 }
