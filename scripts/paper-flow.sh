@@ -3,7 +3,9 @@
 # many sittings as it takes.
 #
 #   scripts/paper-flow.sh run DIR    copies the committed run files of results/paper/flow/runs
-#                                    into DIR (so they are not run again), then two workers of one
+#                                    into DIR (so they are not run again) and unpacks the committed
+#                                    checkpoints of unfinished runs (results/paper/flow/resume) where
+#                                    DIR has none or an older one, then two workers of one
 #                                    thread each run the preset's parts into DIR in priority order
 #                                    (claims c, d and b, then the rest). Every `gn sweep` skips
 #                                    finished runs and resumes checkpoints, so after a restart the
@@ -12,12 +14,17 @@
 #                                    results/paper/flow/runs (never overwriting one), then
 #                                    regenerates report.md, claims.json and figures/ there and
 #                                    re-derives claims (b) and (c) with scripts/check-claims.py.
+#   scripts/paper-flow.sh save DIR   packs the checkpoint of every unfinished run in DIR into
+#                                    results/paper/flow/resume (scripts/ckpt-pack.py: ~0.55 MB each
+#                                    at M = 5000) and drops the packed ones of finished runs: commit
+#                                    it every hour or so, so that runs longer than one sitting go on
+#                                    in the next one, on whatever machine it gets.
 #
 # Needs target/release/gn (cargo build --release). GN=/path/to/gn picks another binary (e.g. a
 # copy, so that rebuilding does not change the one the workers run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,17p' "$0" >&2; exit 2; }
+usage() { sed -n '2,25p' "$0" >&2; exit 2; }
 cmd=${1:-}
 dir=${2:-}
 [[ -n $cmd && -n $dir ]] || usage
@@ -49,11 +56,25 @@ worker_b() {
   sweep --part horizon --tau0 1,5,0.5,10 --out "$dir"
 }
 
+# The step a checkpoint has reached.
+step() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["iteration"])' "$1"; }
+
 case $cmd in
   run)
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
     mkdir -p "$dir"
     cp -n results/paper/flow/runs/*.json "$dir"/
+    for z in results/paper/flow/resume/*.ckpt.gz; do
+      [[ -e $z ]] || continue
+      name=$(basename "$z" .ckpt.gz)
+      [[ -e $dir/$name.json ]] && continue
+      if [[ -e $dir/$name.ckpt ]]; then
+        have=$(step "$dir/$name.ckpt")
+        packed=$(python3 -c 'import gzip,json,sys; print(json.load(gzip.open(sys.argv[1]))["iteration"])' "$z")
+        (( packed > have )) || continue
+      fi
+      GN=$gn python3 scripts/ckpt-pack.py unpack "$z" "$dir/$name.ckpt"
+    done
     worker_a > "$dir/worker-a.log" 2>&1 &
     worker_b > "$dir/worker-b.log" 2>&1 &
     echo "two workers started; logs: $dir/worker-a.log, $dir/worker-b.log"
@@ -78,6 +99,24 @@ case $cmd in
     python3 scripts/check-claims.py results/paper/flow
     # Says which rows of the README's verdict table to update (CI fails until they are).
     python3 scripts/check-readme-verdicts.py README.md results/paper/flow/claims.json || true
+    ;;
+  save)
+    resume=results/paper/flow/resume
+    mkdir -p "$resume"
+    for c in "$dir"/*.ckpt; do
+      [[ -e $c ]] || continue
+      name=$(basename "$c" .ckpt)
+      [[ -e $dir/$name.json ]] && continue
+      GN=$gn python3 scripts/ckpt-pack.py pack "$c" "$resume/$name.ckpt.gz"
+    done
+    for z in "$resume"/*.ckpt.gz; do
+      [[ -e $z ]] || continue
+      name=$(basename "$z" .ckpt.gz)
+      if [[ -e results/paper/flow/runs/$name.json || -e $dir/$name.json ]]; then
+        rm "$z"
+        echo "finished, dropped: $name.ckpt.gz"
+      fi
+    done
     ;;
   *) usage ;;
 esac
