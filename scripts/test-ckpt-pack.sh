@@ -7,11 +7,7 @@
 # Ends with the line "N passed, N failed"; exits non-zero if any check failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-pass=0
-fail=0
-ok() { printf 'ok   %s\n' "$1"; pass=$((pass + 1)); }
-bad() { printf 'FAIL %s\n' "$1"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+source scripts/lib/checks.sh
 same_json() { python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:3]); [x.pop(k,None) for x in (a,b) for k in sys.argv[3:]]; sys.exit(a!=b)' "$@"; }
 
 export GN=${GN:-$(pwd)/target/release/gn}
@@ -43,5 +39,4 @@ else
 fi
 check "and nothing is written for it" test ! -e "$T/t.ckpt.gz"
 
-printf '%s passed, %s failed\n' "$pass" "$fail"
-[[ $fail -eq 0 ]]
+summary

@@ -16,14 +16,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-pass=0
-fail=0
-ok() { printf 'ok   %s\n' "$1"; pass=$((pass + 1)); }
-bad() { printf 'FAIL %s\n' "$1"; fail=$((fail + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+source scripts/lib/checks.sh
 finish() {
-  printf '%s passed, %s failed\n' "$pass" "$fail"
-  [[ $fail -eq 0 ]]
+  summary
   exit $?
 }
 
