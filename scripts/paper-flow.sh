@@ -33,13 +33,11 @@ gn=${GN:-$PWD/target/release/gn}
 # One sweep of the preset, one run at a time on one thread, below the machine's other work.
 sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --jobs 1 "$@"; }
 
-# GD at τ₀ = 100 records every 1000 steps: the preset's spacing of t = 2·10⁴ is ~8.7·10⁴
-# steps at its λ ≈ 0.23, longer than the runs take to converge.
 worker_a() {
-  sweep --part horizon --tau0 100 --n 500 --eval-every 1000 --out "$dir"
+  sweep --part horizon --tau0 100 --n 500 --out "$dir"
   sweep --part hidden --lr 1 --out "$dir"
   # Claim (c)'s last run before (d)'s six at λ = 0.1, then (b)'s run at N = 1000.
-  sweep --part horizon --tau0 100 --n 1000 --eval-every 1000 --out "$dir"
+  sweep --part horizon --tau0 100 --n 1000 --out "$dir"
   sweep --part hidden --lr 0.1 --out "$dir"
   sweep --part horizon --tau0 0.01 --n 1000 --out "$dir"
   sweep --part hidden --method gd --out "$dir"
@@ -48,7 +46,7 @@ worker_a() {
 }
 worker_b() {
   sweep --part study --out "$dir"
-  sweep --part horizon --tau0 100 --n 100 --eval-every 1000 --out "$dir"
+  sweep --part horizon --tau0 100 --n 100 --out "$dir"
   sweep --part hidden --lr 10 --out "$dir"
   # Claim (b) at N = 500 before the rest of claim (a)'s GD runs.
   sweep --part horizon --tau0 0.01 --n 500 --out "$dir"

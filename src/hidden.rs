@@ -180,7 +180,7 @@ fn rows<F: MulAdd, S: Pointwise>(unit: &Unit, s: &mut [f64], mut ds: Option<(&mu
 #[inline(always)]
 fn row_blocks<const L: usize>(n: usize) -> impl Iterator<Item = (usize, usize)> {
     let whole = n / L * L;
-    let last = (whole < n && n >= L).then_some((n - L, whole - (n - L)));
+    let last = (whole < n && n >= L).then(|| (n - L, whole - (n - L)));
     (0..whole).step_by(L).map(|r| (r, 0)).chain(last)
 }
 

@@ -272,6 +272,12 @@ fn the_paper_flow_preset_has_the_issues_grid() {
             assert_eq!(lr, star, "the τ₀'s flow step: {r:?}");
         }
         assert_eq!(f(r, 3), (2e7 / lr).ceil(), "{r:?}");
+        // Records every t = 2·10⁴, but every 1000 steps at τ₀ = 100 (λ ≈ 0.23 there).
+        if tau0_of(&r[0]) == 100.0 {
+            assert_eq!(f(r, 5), 1000.0, "{r:?}");
+        } else {
+            assert_eq!(f(r, 5), (2e4 / lr).round(), "{r:?}");
+        }
         // "(… λ_max(A) at init = X)": λ·λ_max/N must be < 1 (half the bound) for every run.
         let lmax: f64 = why
             .rsplit("= ")
@@ -315,6 +321,28 @@ fn the_paper_flow_preset_has_the_issues_grid() {
         .iter()
         .all(|r| r[0].contains("-refit") && r[0].contains("-n500-")));
     assert_eq!(hidden.iter().filter(|r| r[1] == "gn").count(), 18);
+}
+
+/// The committed paper-flow runs are the preset's own: a dry run of the whole preset over
+/// `results/paper/flow/runs` finds every file there as one of its runs, made with the same
+/// configuration (a file made otherwise, e.g. with another record spacing, is an error).
+#[test]
+fn the_committed_paper_flow_runs_are_the_presets_runs() {
+    let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/paper/flow/runs");
+    let files = results(&runs).len();
+    assert!(files > 100, "{files} run files in {}", runs.display());
+    let out = ok(gn()
+        .args(["sweep", "--preset", "paper-flow", "--dry-run", "--out"])
+        .arg(&runs));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let done = text
+        .lines()
+        .filter(|l| l.split('\t').nth(6) == Some("done"))
+        .count();
+    assert_eq!(
+        done, files,
+        "every committed run file is a finished run of the preset"
+    );
 }
 
 #[test]
