@@ -19,6 +19,9 @@
 #                                    at M = 5000) and drops the packed ones of finished runs: commit
 #                                    it every hour or so, so that runs longer than one sitting go on
 #                                    in the next one, on whatever machine it gets.
+#   scripts/paper-flow.sh check      checks (dry runs) that the two workers' lists hold every run
+#                                    of the preset once: two sweeps into one folder do not know of
+#                                    each other, so a run in both lists could be run twice at once.
 #
 # Needs target/release/gn (cargo build --release). GN=/path/to/gn picks another binary (e.g. a
 # copy, so that rebuilding does not change the one the workers run).
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.."
 usage() { sed -n '2,25p' "$0" >&2; exit 2; }
 cmd=${1:-}
 dir=${2:-}
-[[ -n $cmd && -n $dir ]] || usage
+[[ -n $cmd && ( -n $dir || $cmd == check ) ]] || usage
 gn=${GN:-$PWD/target/release/gn}
 
 # One sweep of the preset, one run at a time on one thread, below the machine's other work.
@@ -36,20 +39,22 @@ sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --job
 worker_a() {
   sweep --part horizon --tau0 100 --n 500 --out "$dir"
   sweep --part hidden --lr 1 --out "$dir"
-  # Claim (c)'s last run before (d)'s six at λ = 0.1, then (b)'s run at N = 1000.
+  # Claim (c)'s last run before (d)'s six at λ = 0.1, then (b)'s last run at N = 500 (worker B
+  # does the first two and then (b)'s run at N = 1000, the longest, so (b) ends soonest).
   sweep --part horizon --tau0 100 --n 1000 --out "$dir"
   sweep --part hidden --lr 0.1 --out "$dir"
-  sweep --part horizon --tau0 0.01 --n 1000 --out "$dir"
-  sweep --part hidden --method gd --out "$dir"
+  sweep --part horizon --tau0 0.01 --n 500 --seed 3 --out "$dir"
   sweep --part gn --out "$dir"
   sweep --part horizon --tau0 0.1 --n 500,1000 --out "$dir"
 }
 worker_b() {
   sweep --part study --out "$dir"
   sweep --part horizon --tau0 100 --n 100 --out "$dir"
-  sweep --part hidden --lr 10 --out "$dir"
-  # Claim (b) at N = 500 before the rest of claim (a)'s GD runs.
-  sweep --part horizon --tau0 0.01 --n 500 --out "$dir"
+  sweep --part hidden --lr 10 --out "$dir"   # GN at λ = 10 and GD (also λ = 10)
+  # Claim (b) at N = 500 and 1000 before the rest of claim (a)'s GD runs. Every run is in one
+  # worker's list only: two sweeps into one folder do not know of each other.
+  sweep --part horizon --tau0 0.01 --n 500 --seed 1,2 --out "$dir"
+  sweep --part horizon --tau0 0.01 --n 1000 --out "$dir"
   sweep --part horizon --tau0 0.01,0.1 --n 100 --out "$dir"
   sweep --part horizon --tau0 1,5,0.5,10 --out "$dir"
 }
@@ -57,7 +62,24 @@ worker_b() {
 # The step a checkpoint has reached.
 step() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["iteration"])' "$1"; }
 
+# The names of the runs a --dry-run lists.
+names() { "$gn" sweep --preset paper-flow --dry-run "$@" | sed '1d;$d' | cut -f1; }
+
 case $cmd in
+  check)
+    [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    sweep() { names "${@/--jobs/}"; }
+    listed=$( { worker_a; worker_b; } | sort)
+    all=$(names --out "$dir" | sort)
+    twice=$(uniq -d <<< "$listed")
+    missing=$(comm -23 <(echo "$all") <(uniq <<< "$listed"))
+    [[ -z $twice ]] || { echo "in both workers' lists (or twice in one):"; echo "$twice"; }
+    [[ -z $missing ]] || { echo "in no worker's list:"; echo "$missing"; }
+    [[ -z $twice && -z $missing ]] || exit 1
+    echo "ok: the two workers' lists hold each of the preset's $(wc -l <<< "$all") runs once"
+    ;;
   run)
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
     mkdir -p "$dir"

@@ -5,6 +5,7 @@
 #   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
 #   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster; the
 #      packed checkpoints that carry unfinished runs between sittings (scripts/ckpt-pack.py);
+#      the background workers of scripts/paper-flow.sh hold every run of the grid once;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs equals the committed
 #      claims.json, and an independent reading of the run files (scripts/check-claims.py)
 #      reaches the same verdicts for claims (b) and (c); the README's verdict table says the same.
@@ -28,9 +29,10 @@ cargo test --release
 stage "browser tests (wasm-pack test in Chromium, end-to-end page test)"
 SKIP_INSTALL=1 scripts/web-test.sh
 
-stage "sweep, Slurm, plots and report tests; packed checkpoints"
+stage "sweep, Slurm, plots and report tests; packed checkpoints; the paper-flow workers' lists"
 scripts/test-sweep.sh
 scripts/test-ckpt-pack.sh
+scripts/paper-flow.sh check
 
 stage "committed results (report matches claims.json; independent check of claims b and c)"
 report_json=$(mktemp)
