@@ -265,23 +265,53 @@ fn draw_panel<DB: DrawingBackend>(
     }
 }
 
+/// The note's font, and the height of one of its lines in pixels.
+const NOTE_FONT: (&str, u32) = ("sans-serif", 12);
+const NOTE_LINE: u32 = 16;
+
+/// `note` broken at spaces into lines at most `width` pixels wide in [`NOTE_FONT`] (a word
+/// wider than that stands alone on its line).
+fn note_lines(note: &str, width: u32) -> Vec<String> {
+    let font: FontDesc = NOTE_FONT.into_font();
+    let fits = |s: &str| font.box_size(s).map_or(true, |(w, _)| w <= width);
+    let mut lines: Vec<String> = Vec::new();
+    for word in note.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if fits(&format!("{line} {word}")) => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// The note's lines for a figure `width` pixels wide (10 pixels of margin each side).
+fn note_lines_for(fig: &Figure, width: u32) -> Vec<String> {
+    fig.note
+        .as_deref()
+        .map(|n| note_lines(n, width.saturating_sub(20)))
+        .unwrap_or_default()
+}
+
 fn render<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> DResult {
     root.fill(&WHITE).map_err(e)?;
     let root = root.titled(&fig.title, ("sans-serif", 20)).map_err(e)?;
-    let root = match &fig.note {
-        Some(note) => {
-            let (h, w) = (root.dim_in_pixel().1, root.dim_in_pixel().0);
-            let (body, foot) = root.split_vertically(h.saturating_sub(22));
-            foot.draw(&Text::new(
-                note.clone(),
-                (10, 4),
-                ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
-            ))
-            .map_err(e)?;
-            let _ = w;
-            body
+    let (w, h) = root.dim_in_pixel();
+    let lines = note_lines_for(fig, w);
+    let root = if lines.is_empty() {
+        root
+    } else {
+        let foot_h = NOTE_LINE * lines.len() as u32 + 6;
+        let (body, foot) = root.split_vertically(h.saturating_sub(foot_h));
+        let style = NOTE_FONT.into_font().color(&RGBColor(90, 90, 90));
+        for (i, line) in lines.iter().enumerate() {
+            let y = 4 + (NOTE_LINE * i as u32) as i32;
+            foot.draw(&Text::new(line.clone(), (10, y), style.clone()))
+                .map_err(e)?;
         }
-        None => root,
+        body
     };
     let cols = fig.cols.max(1);
     let rows = fig.panels.len().div_ceil(cols).max(1);
@@ -297,10 +327,12 @@ pub fn save(fig: &Figure, dir: &Path, panel_w: u32) -> Result<Vec<PathBuf>, Stri
     let cols = fig.cols.max(1) as u32;
     let rows = fig.panels.len().div_ceil(fig.cols.max(1)).max(1) as u32;
     let panel_h = panel_w * 3 / 4;
-    // Wide enough for the title and the note, however few panels.
+    // Wide enough for the title, however few panels; tall enough for the note's lines.
+    let width = (panel_w * cols).max(900);
+    let note = note_lines_for(fig, width).len() as u32;
     let size = (
-        (panel_w * cols).max(900),
-        panel_h * rows + 40 + if fig.note.is_some() { 22 } else { 0 },
+        width,
+        panel_h * rows + 40 + if note > 0 { NOTE_LINE * note + 6 } else { 0 },
     );
     let svg = dir.join(format!("{}.svg", fig.stem));
     let png = dir.join(format!("{}.png", fig.stem));
@@ -317,4 +349,28 @@ pub fn save(fig: &Figure, dir: &Path, panel_w: u32) -> Result<Vec<PathBuf>, Stri
             .map_err(|x| format!("{}: {x}", png.display()))?;
     }
     Ok(vec![svg, png])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_note_is_broken_into_lines_that_fit() {
+        super::super::register_font().unwrap();
+        let font: FontDesc = NOTE_FONT.into_font();
+        let note = "GD at its flow-equivalent step to t = 2e7 or convergence; hollow: some run not there yet. ".repeat(4);
+        let lines = note_lines(&note, 400);
+        assert!(lines.len() >= 3, "{lines:?}");
+        for l in &lines {
+            assert!(font.box_size(l).unwrap().0 <= 400, "{l}");
+        }
+        // Nothing lost, nothing added: the words in order.
+        assert_eq!(
+            lines.join(" "),
+            note.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        assert_eq!(note_lines("short", 400), vec!["short".to_string()]);
+        assert!(note_lines("", 400).is_empty());
+    }
 }
