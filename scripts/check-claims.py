@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""An independent reading of the committed paper-flow runs: claims (b) and (c).
+"""An independent reading of the committed paper-flow runs: claims (b), (c) and (d).
 
 Reads the run files (`*.json`: config, records, summary) of a paper-flow results folder with
-nothing but the Python standard library, decides claims (b) and (c) from the rules the README
+nothing but the Python standard library, decides claims (b), (c) and (d) from the rules the README
 states, and compares its verdicts with the `gn report --json` file committed beside them.
 It shares no code with the Rust analysis (`src/analysis.rs`); it exists to catch that code
 disagreeing with its own description.
@@ -16,6 +16,12 @@ Rules (README, "The paper in flow time"):
 - Means are over the seeds where both count (GN converged, GD at the horizon).
 - (b) at tau0 = 0.01: for every N, the mean final test loss of GD is below GN's.
 - (c) at tau0 = 100: for every N, max(GN, GD) <= 1.25 * min(GN, GD) of the mean test losses.
+- (d) on GN's runs with the refit probe (method gn, refit, flow-time limit t = 5000) at
+  tau0 in {0.01, 0.1}, lr in {0.1, 1, 10}, N = 500, seeds 1-3: part 1, every run at the
+  smallest lr has a record during training (after iteration 0, before the last record) whose
+  refit test loss is at most half the model's test loss at that record and at most half the
+  random-features test loss; part 2, per tau0, the mean final test loss at the smallest lr is
+  below that at the largest, over the seeds that have both (diverged runs left out).
 - Until every run of the claim's grid is in the folder the claim is "incomplete".
 
 Usage: scripts/check-claims.py [RESULTS_DIR]   (default results/paper/flow)
@@ -94,6 +100,55 @@ def claim(runs, tau0, smallest):
     return holds, found, expected, lines
 
 
+HIDDEN = {"tau0": [0.01, 0.1], "lr": [0.1, 1.0, 10.0], "n": 500, "seeds": [1, 2, 3], "t": 5000.0}
+WELL_BELOW = 0.5
+
+
+def claim_d(runs):
+    """(holds or None, found, expected, lines) for claim (d)."""
+    h = HIDDEN
+    probed = [r for r in runs if r["config"]["method"] == "gn" and r["config"].get("refit")
+              and r["config"].get("max_flow_time") == h["t"] and r["config"]["n"] == h["n"]
+              and r["config"]["m"] == 5000 and r["config"]["tau0"] in h["tau0"]
+              and r["config"]["lr"] in h["lr"] and r["config"]["seed"] in h["seeds"]]
+    have = {(r["config"]["tau0"], r["config"]["lr"], r["config"]["seed"]): r for r in probed}
+    expected = len(h["tau0"]) * len(h["lr"]) * len(h["seeds"])
+    lo, hi = min(h["lr"]), max(h["lr"])
+    verdicts, lines = [], []
+    for (tau0, lr, seed), r in sorted(have.items()):
+        if lr != lo:
+            continue
+        recs = r["records"][:-1]
+        rf = r["summary"].get("rf_test_loss")
+        rf = math.inf if rf is None else rf
+        good = [x for x in recs if x["iter"] > 0 and x.get("refit_test_loss") is not None
+                and x.get("test_loss") is not None
+                and x["refit_test_loss"] <= WELL_BELOW * x["test_loss"]
+                and x["refit_test_loss"] <= WELL_BELOW * rf]
+        verdicts.append(bool(good))
+        first = good[0] if good else None
+        lines.append(f"  part 1, tau0={tau0} lr={lr} seed {seed}: "
+                     + (f"first such record at iteration {first['iter']}: refit "
+                        f"{first['refit_test_loss']:.3e}, model {first['test_loss']:.3e}, "
+                        f"random features {rf:.3e}" if first else "no such record") + f" -> {bool(good)}")
+    for tau0 in h["tau0"]:
+        def final(lr, seed):
+            r = have.get((tau0, lr, seed))
+            if r is None or r["summary"]["status"] == "diverged":
+                return None
+            x = r["summary"].get("final_test_loss")
+            return x if x is not None and math.isfinite(x) else None
+        both = [s for s in h["seeds"] if final(lo, s) is not None and final(hi, s) is not None]
+        if not both:
+            continue
+        a, b = mean(final(lo, s) for s in both), mean(final(hi, s) for s in both)
+        verdicts.append(a < b)
+        lines.append(f"  part 2, tau0={tau0}: lr={lo} {a:.4e}, lr={hi} {b:.4e} over seeds {both}"
+                     f" -> {a < b}")
+    holds = all(verdicts) if verdicts else None
+    return holds, len(have), expected, lines
+
+
 def verdict_text(holds, found, expected):
     if found < expected:
         return f"incomplete: {found} of {expected} runs"
@@ -104,10 +159,12 @@ def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else "results/paper/flow"
     runs = load(folder)
     with open(os.path.join(folder, "claims.json")) as f:
-        committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("b", "c")}
+        committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("b", "c", "d")}
     agree = True
-    for cid, tau0, smallest in (("b", 0.01, True), ("c", 100.0, False)):
-        holds, found, expected, lines = claim(runs, tau0, smallest)
+    checks = (("b", lambda: claim(runs, 0.01, True)), ("c", lambda: claim(runs, 100.0, False)),
+              ("d", lambda: claim_d(runs)))
+    for cid, decide in checks:
+        holds, found, expected, lines = decide()
         mine = verdict_text(holds, found, expected)
         theirs = committed[cid]["verdict"]
         same = mine == theirs

@@ -13,7 +13,7 @@
 #   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
 #                                    results/paper/flow/runs (never overwriting one), then
 #                                    regenerates report.md, claims.json and figures/ there and
-#                                    re-derives claims (b) and (c) with scripts/check-claims.py.
+#                                    re-derives claims (b), (c) and (d) with scripts/check-claims.py.
 #   scripts/paper-flow.sh save DIR   packs the checkpoint of every unfinished run in DIR into
 #                                    results/paper/flow/resume (scripts/ckpt-pack.py: ~0.55 MB each
 #                                    at M = 5000) and drops the packed ones of finished runs: commit
@@ -27,7 +27,7 @@
 # copy, so that rebuilding does not change the one the workers run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" >&2; exit 2; }
 cmd=${1:-}
 dir=${2:-}
 [[ -n $cmd && ( -n $dir || $cmd == check ) ]] || usage

@@ -8,7 +8,8 @@
 #      the background workers of scripts/paper-flow.sh hold every run of the grid once;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs equals the committed
 #      claims.json, and an independent reading of the run files (scripts/check-claims.py)
-#      reaches the same verdicts for claims (b) and (c); the README's verdict table says the same.
+#      reaches the same verdicts for claims (b), (c) and (d) (and for (d) also on a completed,
+#      and then altered, copy of the hidden-learning runs); the README's verdict table says the same.
 # Each stage prints its own summary; the script stops at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +35,13 @@ scripts/test-sweep.sh
 scripts/test-ckpt-pack.sh
 scripts/paper-flow.sh check
 
-stage "committed results (report matches claims.json; independent check of claims b and c)"
+stage "committed results (report matches claims.json; independent check of claims b, c and d)"
 report_json=$(mktemp)
 target/release/gn report results/paper/flow/runs --json "$report_json" >/dev/null
 python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(a!=b and "results/paper/flow/claims.json is stale: regenerate it with gn report" or 0)' "$report_json" results/paper/flow/claims.json
 rm -f "$report_json"
 python3 scripts/check-claims.py results/paper/flow
+scripts/test-check-claims.sh
 python3 scripts/check-readme-verdicts.py README.md results/paper/flow/claims.json
 
 stage "all test stages passed"

@@ -6,7 +6,7 @@
 
 mod flow;
 
-use crate::analysis::{gn_first, hidden_learned, refit_during_training, test_losses_agree};
+use crate::analysis::{gn_first, hidden_learned, refit_record, test_losses_agree};
 use crate::runs::{distinct, main_lr, stats, Run};
 use crate::Method;
 use serde::Serialize;
@@ -264,19 +264,7 @@ fn hidden_probe(gn: &[&Run], details: &mut Vec<String>, verdicts: &mut Vec<bool>
         let mut all = true;
         for r in probed.iter().filter(|r| r.lr() == lmin) {
             let rf = r.r.summary.rf_test_loss.unwrap_or(f64::INFINITY);
-            // Learned features: the refit also beats the random-features baseline by the same
-            // margin.
-            let during = refit_during_training(&r.r);
-            let learned: Vec<&(u64, f64, f64)> = during
-                .iter()
-                .filter(|(_, refit, _)| *refit <= WELL_BELOW * rf)
-                .collect();
-            let pick = |v: Vec<&(u64, f64, f64)>| {
-                v.into_iter()
-                    .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)))
-                    .copied()
-            };
-            let best = pick(learned).or_else(|| pick(during.iter().collect()));
+            let best = refit_record(&r.r, rf, WELL_BELOW);
             let ok =
                 best.is_some_and(|(_, refit, test)| hidden_learned(refit, test, rf, WELL_BELOW));
             all &= ok;
