@@ -70,7 +70,7 @@ case $cmd in
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
     dir=$(mktemp -d)
     trap 'rm -rf "$dir"' EXIT
-    sweep() { names "${@/--jobs/}"; }
+    sweep() { names "$@"; }
     listed=$( { worker_a; worker_b; } | sort)
     all=$(names --out "$dir" | sort)
     twice=$(uniq -d <<< "$listed")

@@ -9,6 +9,7 @@ use crate::config::{Config, Method};
 use crate::flow::{self, same_time};
 use crate::results::{Record, RunResult, Status};
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// The configuration fields that make a step-equivalence cell: everything but the step, the
 /// step limit and the record spacing (the flow-time limit is the same).
@@ -390,12 +391,13 @@ pub fn hidden_learned(refit: f64, test: f64, rf: f64, well_below: f64) -> bool {
 /// lowest ratio of all (shown as the failure). `None` if no record has both losses.
 pub fn refit_record(r: &RunResult, rf: f64, well_below: f64) -> Option<(u64, f64, f64)> {
     let during = refit_during_training(r);
-    let lowest = |v: &mut dyn Iterator<Item = &(u64, f64, f64)>| {
-        v.min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)))
-            .copied()
-    };
-    lowest(&mut during.iter().filter(|x| x.1 <= well_below * rf))
-        .or_else(|| lowest(&mut during.iter()))
+    let by_ratio = |a: &&(u64, f64, f64), b: &&(u64, f64, f64)| (a.1 / a.2).total_cmp(&(b.1 / b.2));
+    during
+        .iter()
+        .filter(|x| x.1 <= well_below * rf)
+        .min_by(by_ratio)
+        .or_else(|| during.iter().min_by(by_ratio))
+        .copied()
 }
 
 /// Whether a GD run can stand for GD at the horizon: converged, or stopped by its step limit
@@ -713,11 +715,15 @@ fn smaller_step_lower_loss(
                     && r.summary.final_test_loss.is_some()
             })
         };
-        let seeds_at = |lr: f64| runs_at(lr).map(|r| r.config.seed).collect::<Vec<_>>();
-        let (small, large) = (seeds_at(lmin), seeds_at(lmax));
-        let mut both: Vec<u64> = small.into_iter().filter(|s| large.contains(s)).collect();
-        both.sort_unstable();
-        both.dedup();
+        let seeds_at = |lr: f64| {
+            runs_at(lr)
+                .map(|r| r.config.seed)
+                .collect::<BTreeSet<u64>>()
+        };
+        let both: Vec<u64> = seeds_at(lmin)
+            .intersection(&seeds_at(lmax))
+            .copied()
+            .collect();
         let at = |lr: f64| {
             mean(
                 runs_at(lr)
