@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent reading of the committed paper-flow runs: claims (b), (c) and (d).
 
-Reads the run files (`*.json`: config, records, summary) of a paper-flow results folder with
+Reads the run files (`*.json`, or `*.json.gz` as committed: config, records, summary) of a paper-flow results folder with
 nothing but the Python standard library, decides claims (b), (c) and (d) from the rules the README
 states, and compares its verdicts with the `gn report --json` file committed beside them.
 It shares no code with the Rust analysis (`src/analysis.rs`); it exists to catch that code
@@ -28,6 +28,7 @@ Usage: scripts/check-claims.py [RESULTS_DIR]   (default results/paper/flow)
 Exit status 0 if the verdicts agree with claims.json, 1 if not.
 """
 import glob
+import gzip
 import json
 import math
 import os
@@ -40,8 +41,10 @@ CLOSE = 1.25
 
 def load(folder):
     runs = []
-    for path in sorted(glob.glob(os.path.join(folder, "runs", "*.json"))):
-        with open(path) as f:
+    paths = glob.glob(os.path.join(folder, "runs", "*.json"))
+    paths += glob.glob(os.path.join(folder, "runs", "*.json.gz"))
+    for path in sorted(paths):
+        with (gzip.open if path.endswith(".gz") else open)(path, "rt") as f:
             run = json.load(f)
         if "config" in run and "summary" in run:
             runs.append(run)

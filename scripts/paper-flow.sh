@@ -3,7 +3,7 @@
 # many sittings as it takes.
 #
 #   scripts/paper-flow.sh run DIR    copies the committed run files of results/paper/flow/runs
-#                                    into DIR (so they are not run again) and unpacks the committed
+#                                    into DIR, gunzipped (so they are not run again), and unpacks the committed
 #                                    checkpoints of unfinished runs (results/paper/flow/resume) where
 #                                    DIR has none or an older one, then two workers of one
 #                                    thread each run the preset's parts into DIR in priority order
@@ -11,7 +11,8 @@
 #                                    finished runs and resumes checkpoints, so after a restart the
 #                                    same command continues. Long: start it with nohup … & .
 #   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
-#                                    results/paper/flow/runs (never overwriting one), then
+#                                    results/paper/flow/runs as NAME.json.gz (gzip -9n: a fifth of
+#                                    the size; never overwriting one), then
 #                                    regenerates report.md, claims.json and figures/ there and
 #                                    re-derives claims (b), (c) and (d) with scripts/check-claims.py.
 #   scripts/paper-flow.sh save DIR   packs the checkpoint of every unfinished run in DIR into
@@ -83,7 +84,10 @@ case $cmd in
   run)
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
     mkdir -p "$dir"
-    cp -n results/paper/flow/runs/*.json "$dir"/
+    for z in results/paper/flow/runs/*.json.gz; do
+      b=$(basename "$z" .gz)
+      [[ -e $dir/$b ]] || { gzip -dc "$z" > "$dir/.$b.tmp" && mv "$dir/.$b.tmp" "$dir/$b"; }
+    done
     for z in results/paper/flow/resume/*.ckpt.gz; do
       [[ -e $z ]] || continue
       name=$(basename "$z" .ckpt.gz)
@@ -106,8 +110,8 @@ case $cmd in
     for f in "$dir"/*.json; do
       [[ -e $f ]] || continue
       b=$(basename "$f")
-      if [[ ! -e $runs/$b ]]; then
-        cp "$f" "$runs/$b.tmp" && mv "$runs/$b.tmp" "$runs/$b"
+      if [[ ! -e $runs/$b.gz ]]; then
+        gzip -9 -n -c "$f" > "$runs/.$b.gz.tmp" && mv "$runs/.$b.gz.tmp" "$runs/$b.gz"
         n=$((n + 1))
         echo "new: $b"
       fi
@@ -132,7 +136,7 @@ case $cmd in
     for z in "$resume"/*.ckpt.gz; do
       [[ -e $z ]] || continue
       name=$(basename "$z" .ckpt.gz)
-      if [[ -e results/paper/flow/runs/$name.json || -e $dir/$name.json ]]; then
+      if [[ -e results/paper/flow/runs/$name.json.gz || -e $dir/$name.json ]]; then
         rm "$z"
         echo "finished, dropped: $name.ckpt.gz"
       fi

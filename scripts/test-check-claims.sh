@@ -14,7 +14,9 @@ GN=${GN:-$(pwd)/target/release/gn}
 T=$(mktemp -d /tmp/gn-check-claims.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 mkdir "$T/runs"
-cp results/paper/flow/runs/gn-*-refit-t5000.json "$T/runs/"
+for z in results/paper/flow/runs/gn-*-refit-t5000.json.gz; do
+  gzip -dc "$z" > "$T/runs/$(basename "$z" .gz)"
+done
 
 # edit NAME PYTHON: runs the Python statement on the run file's JSON `r`, in place.
 edit() {

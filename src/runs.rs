@@ -1,9 +1,50 @@
-//! Loading results: every `*.json` run result of a folder (a `gn sweep` folder, the `gn run`
-//! format), with small helpers to group runs and summarise seeds, for the report and the
-//! figures.
+//! Loading results: every run result of a folder (a `gn sweep` folder, the `gn run` format:
+//! `NAME.json`, or `NAME.json.gz` as `results/` keeps the long runs), with small helpers to
+//! group runs and summarise seeds, for the report and the figures.
 
 use crate::{Method, RunResult, Status};
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The two names a result file may have: `NAME.json` as `gn` writes it, `NAME.json.gz` as
+/// committed under `results/` (gzip of the same text).
+const RESULT_SUFFIXES: [&str; 2] = [".json", ".json.gz"];
+
+/// The run name of a result file (`NAME` of `NAME.json` or `NAME.json.gz`), if it is one.
+pub fn result_name(path: &Path) -> Option<String> {
+    let file = path.file_name()?.to_str()?;
+    RESULT_SUFFIXES
+        .iter()
+        .find_map(|s| file.strip_suffix(s))
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+}
+
+/// The result file of run `name` in `dir`, `NAME.json` or else `NAME.json.gz`, if either exists.
+pub fn find_result(dir: &Path, name: &str) -> Option<PathBuf> {
+    RESULT_SUFFIXES
+        .iter()
+        .map(|s| dir.join(format!("{name}{s}")))
+        .find(|p| p.exists())
+}
+
+/// The text of a result file, gunzipped if its name ends in `.gz`.
+pub fn read_result_text(path: &Path) -> Result<String, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+    let mut text = String::new();
+    let read = if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut text)
+            .map(|_| ())
+    } else {
+        String::from_utf8(bytes)
+            .map(|t| text = t)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    };
+    read.map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+    Ok(text)
+}
 
 /// One result file.
 #[derive(Clone, Debug)]
@@ -37,32 +78,26 @@ impl Run {
 }
 
 /// Every result in `dir` (not recursive), sorted by name. Files that are not results
-/// (checkpoints end in `.ckpt`) are skipped with a note on stderr.
+/// (checkpoints end in `.ckpt`) are skipped with a note on stderr; a run present both as
+/// `NAME.json` and `NAME.json.gz` is an error.
 pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: cannot read folder ({e})", dir.display()))?;
     let mut runs = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        let Some(name) = result_name(&path) else {
             continue;
-        }
-        let text = match std::fs::read_to_string(&path) {
+        };
+        let text = match read_result_text(&path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("note: skipping {} ({e})", path.display());
+                eprintln!("note: skipping {e}");
                 continue;
             }
         };
         match RunResult::from_json(&text) {
-            Ok(r) => {
-                let name = path
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                runs.push(Run { name, r });
-            }
+            Ok(r) => runs.push(Run { name, r }),
             Err(e) => eprintln!(
                 "note: skipping {} (not a gn run result: {e})",
                 path.display()
@@ -70,9 +105,16 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Run>, String> {
         }
     }
     runs.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = runs.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(format!(
+            "{}: run {} is there twice ({0}/{1}.json and {0}/{1}.json.gz); keep one",
+            dir.display(),
+            w[0].name
+        ));
+    }
     if runs.is_empty() {
         return Err(format!(
-            "{}: no run results (*.json written by gn sweep or gn run --out)",
+            "{}: no run results (*.json or *.json.gz written by gn sweep or gn run --out)",
             dir.display()
         ));
     }

@@ -147,6 +147,23 @@ fn sweep_list(dir: &Path, args: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A tiny sweep: GD at λ = 2 and 5 to flow time t = 20.
+const TWO_GD_RUNS: &[&str] = &[
+    "--m",
+    "20",
+    "--n",
+    "8",
+    "--n-test",
+    "20",
+    "--method",
+    "gd",
+    "--lr",
+    "2,5",
+    "--max-flow-time",
+    "20",
+    "--quiet",
+];
+
 #[test]
 fn a_folder_written_before_flow_time_still_loads_and_resumes() {
     // The committed quick preset was written before flow time existed.
@@ -170,25 +187,7 @@ fn a_folder_written_before_flow_time_still_loads_and_resumes() {
     // And a fresh flow-time folder whose flow_time keys are stripped reads back the same: the
     // report's t column is λ × iterations either way.
     let fresh = tmp("stripped");
-    ok(gn()
-        .arg("sweep")
-        .args([
-            "--m",
-            "20",
-            "--n",
-            "8",
-            "--n-test",
-            "20",
-            "--method",
-            "gd",
-            "--lr",
-            "2,5",
-            "--max-flow-time",
-            "20",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&fresh));
+    ok(gn().arg("sweep").args(TWO_GD_RUNS).arg("--out").arg(&fresh));
     let before = ok(gn().arg("report").arg(&fresh)).stdout;
     for (name, mut v) in results(&fresh) {
         for r in v["records"].as_array_mut().unwrap() {
@@ -211,6 +210,42 @@ fn a_folder_written_before_flow_time_still_loads_and_resumes() {
         String::from_utf8_lossy(&after).contains("| 2.0000e1 | 10 |"),
         "λ = 2 × 10 steps: {}",
         String::from_utf8_lossy(&after)
+    );
+}
+
+/// `results/paper/flow/runs` keeps its run files gzipped (`NAME.json.gz`, by the system's
+/// `gzip`, an implementation independent of ours): the report and a sweep read them as the JSON
+/// they hold, and a run present both ways is an error that names it.
+#[test]
+fn gzipped_result_files_read_as_the_json_they_hold() {
+    let dir = tmp("gzipped");
+    ok(gn().arg("sweep").args(TWO_GD_RUNS).arg("--out").arg(&dir));
+    let before = String::from_utf8_lossy(&ok(gn().arg("report").arg(&dir)).stdout).into_owned();
+    let names: Vec<String> = results(&dir).into_keys().collect();
+    assert_eq!(names.len(), 2);
+    let json = dir.join(format!("{}.json", names[0]));
+    let kept = std::fs::read(&json).unwrap();
+    let gzip = std::process::Command::new("gzip")
+        .arg("-n")
+        .arg(&json)
+        .status()
+        .expect("gzip runs");
+    assert!(gzip.success());
+    assert!(!json.exists() && dir.join(format!("{}.json.gz", names[0])).exists());
+
+    let after = String::from_utf8_lossy(&ok(gn().arg("report").arg(&dir)).stdout).into_owned();
+    assert_eq!(before, after);
+    let listed = sweep_list(&dir, TWO_GD_RUNS);
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|(_, st)| st == "done"), "{listed:?}");
+
+    std::fs::write(&json, kept).unwrap();
+    let out = gn().arg("report").arg(&dir).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a run there twice must fail");
+    assert!(
+        err.contains(&names[0]) && err.contains("twice"),
+        "the error names the run: {err}"
     );
 }
 

@@ -39,9 +39,9 @@ pub fn results(dir: &Path) -> BTreeMap<String, Value> {
     let mut m = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().and_then(|x| x.to_str()) == Some("json") {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-            m.insert(p.file_stem().unwrap().to_string_lossy().into_owned(), v);
+        if let Some(name) = gauss_newton::runs::result_name(&p) {
+            let text = gauss_newton::runs::read_result_text(&p).unwrap();
+            m.insert(name, serde_json::from_str(&text).unwrap());
         }
     }
     m

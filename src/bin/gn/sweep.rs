@@ -1,5 +1,6 @@
 //! `gn sweep`: a grid of runs into one folder, one `gn run` JSON per run, named from its
-//! configuration. Finished runs are skipped, unfinished ones resume from their checkpoint
+//! configuration. Finished runs (`NAME.json`, or `NAME.json.gz` as committed under `results/`)
+//! are skipped, unfinished ones resume from their checkpoint
 //! (`NAME.ckpt` beside `NAME.json`, which also keeps the records made so far), and
 //! `--shard I/K` picks a fixed, disjoint share of the grid (the Slurm array tasks use it).
 
@@ -8,6 +9,7 @@ use crate::files::{read, write_atomic};
 use crate::run::{self, ExecOptions};
 use clap::builder::TypedValueParser;
 use clap::Args;
+use gauss_newton::runs::{find_result, read_result_text};
 use gauss_newton::sweep::{blocks, expand, shard_runs, Planned, Preset, Request, Shard};
 use gauss_newton::{Checkpoint, Config, Record, RunResult, Trainer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -211,9 +213,9 @@ fn config_diff(a: &Config, b: &Config) -> Vec<String> {
         .collect()
 }
 
-/// Reads a finished result, checking that it is the run asked for.
+/// Reads a finished result (`NAME.json`, or `NAME.json.gz` as committed under `results/`).
 pub fn load_result(path: &Path) -> Result<RunResult, String> {
-    let text = read(path, "result")?;
+    let text = read_result_text(path).map_err(|e| format!("result {e}"))?;
     RunResult::from_json(&text)
         .map_err(|e| format!("{}: not a gn run result ({e})", path.display()))
 }
@@ -228,8 +230,7 @@ fn mismatch(path: &Path, diff: &[String]) -> String {
 
 /// The state of one run in `dir`, checking that what is there is this run.
 pub fn state(dir: &Path, p: &Planned) -> Result<State, String> {
-    let rp = result_path(dir, &p.name);
-    if rp.exists() {
+    if let Some(rp) = find_result(dir, &p.name) {
         let r = load_result(&rp)?;
         let diff = config_diff(&r.config, &p.config);
         if !diff.is_empty() {
