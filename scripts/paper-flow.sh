@@ -3,10 +3,10 @@
 # many sittings as it takes.
 #
 #   scripts/paper-flow.sh run DIR    copies the committed run files of results/paper/flow/runs
-#                                    into DIR, gunzipped (so they are not run again), and unpacks the committed
-#                                    checkpoints of unfinished runs (results/paper/flow/resume) where
-#                                    DIR has none or an older one, then two workers of one
-#                                    thread each run the preset's parts into DIR in priority order
+#                                    into DIR, gunzipped (so they are not run again), and unpacks
+#                                    the committed checkpoints of unfinished runs
+#                                    (results/paper/flow/resume) where DIR has none or an older
+#                                    one, then two workers of one thread each run the preset's parts into DIR in priority order
 #                                    (claims c, d and b, then the rest). Every `gn sweep` skips
 #                                    finished runs and resumes checkpoints, so after a restart the
 #                                    same command continues. Long: start it with nohup … & .

@@ -30,20 +30,17 @@ pub fn find_result(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// The text of a result file, gunzipped if its name ends in `.gz`.
 pub fn read_result_text(path: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-    let mut text = String::new();
-    let read = if path.extension().is_some_and(|e| e == "gz") {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: cannot read ({e})", path.display());
+    let bytes = std::fs::read(path).map_err(|e| fail(&e))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut text = String::new();
         flate2::read::GzDecoder::new(bytes.as_slice())
             .read_to_string(&mut text)
-            .map(|_| ())
+            .map_err(|e| fail(&e))?;
+        Ok(text)
     } else {
-        String::from_utf8(bytes)
-            .map(|t| text = t)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    };
-    read.map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-    Ok(text)
+        String::from_utf8(bytes).map_err(|e| fail(&e))
+    }
 }
 
 /// One result file.
