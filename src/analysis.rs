@@ -576,7 +576,7 @@ fn bc_compare_at(
     };
     let lrs: Vec<String> = usable.iter().map(|r| format!("{}", r.config.lr)).collect();
     details.push(format!(
-        "N={n}: GN {}, GD {} over the {seeds} seed(s) both have (GN: {} runs; GD: {} of {} runs at the horizon, λ = {}){}{}",
+        "N={n}: GN {}, GD {} over the {seeds} seed(s) both have (GN: {} finished run(s); GD: {} of {} finished run(s) at the horizon, λ = {}){}{}",
         e3(lg),
         e3(ld),
         gn.len(),
@@ -671,7 +671,7 @@ fn refit_below_during_training(
         part1.push(ok);
         if let Some((it, refit, test)) = best {
             details.push(format!(
-                "N={} τ₀={} λ={} seed {}: at step {it} (t = {}) refit {:.3e} vs model {:.3e} (ratio {:.3}), random features {:.3e}{}",
+                "N={} τ₀={} λ={} seed {}: at step {it} (t = {}) refit {:.3e} vs model {:.3e} (ratio {:.1e}), random features {:.3e}{}",
                 r.config.n,
                 r.config.tau0,
                 r.config.lr,
