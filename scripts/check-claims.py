@@ -4,8 +4,8 @@
 Reads the run files (`*.json`, or `*.json.gz` as committed: config, records, summary) of a
 paper-flow results folder with nothing but the Python standard library, decides claims (b), (c)
 and (d) from the rules the README states, and compares its verdicts with the `gn report --json`
-file committed beside them. It shares no code with the Rust analysis (`src/analysis.rs`); it exists to catch that code
-disagreeing with its own description.
+file committed beside them. It shares no code with the Rust analysis (`src/analysis.rs`); it
+exists to catch that code disagreeing with its own description.
 
 Rules (README, "The paper in flow time"):
 - GD's runs: method gd, no refit probe, flow-time limit t = 2e7. A GD run stands for GD at the

@@ -6,10 +6,11 @@
 #                                    into DIR, gunzipped (so they are not run again), and unpacks
 #                                    the committed checkpoints of unfinished runs
 #                                    (results/paper/flow/resume) where DIR has none or an older
-#                                    one, then two workers of one thread each run the preset's parts into DIR in priority order
-#                                    (claims c, d and b, then the rest). Every `gn sweep` skips
-#                                    finished runs and resumes checkpoints, so after a restart the
-#                                    same command continues. Long: start it with nohup … & .
+#                                    one, then two workers of one thread each run the preset's
+#                                    parts into DIR in priority order (claims c, d and b, then the
+#                                    rest). Every `gn sweep` skips finished runs and resumes
+#                                    checkpoints, so after a restart the same command continues.
+#                                    Long: start it with nohup … & .
 #   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
 #                                    results/paper/flow/runs as NAME.json.gz (gzip -9n: a fifth of
 #                                    the size; never overwriting one), then

@@ -8,8 +8,9 @@
 #      the background workers of scripts/paper-flow.sh hold every run of the grid once;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs (*.json.gz) equals
 #      the committed claims.json, and an independent reading of the run files
-#      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for (d) also on a completed,
-#      and then altered, copy of the hidden-learning runs); the README's verdict table says the same.
+#      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for
+#      (d) also on a completed, and then altered, copy of the hidden-learning runs); the README's
+#      verdict table says the same.
 # Each stage prints its own summary; the script stops at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
