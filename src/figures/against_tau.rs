@@ -1,6 +1,7 @@
 //! Figures of markers against τ₀, a panel per N: each series a selection of runs and a
 //! value, drawn at each τ₀ as the mean over the selected runs (seeds) with min–max bars,
-//! hollow where some selected run is flagged. Declared as [`TauFigure`] specs; the sweep's
+//! hollow where some selected run is flagged; the line breaks across a τ₀ of the panel where
+//! the series has no value, rather than joining its neighbours as if it were measured. Declared as [`TauFigure`] specs; the sweep's
 //! final test loss and iterations and the flow folder's paper figure are three of them.
 
 use super::{figure, Ctx, Figure, Panel, Series};
@@ -81,6 +82,7 @@ impl TauSeries {
     /// The series over the runs of one panel (one N).
     pub fn build(&self, here: &[&Run]) -> Series {
         let (mut points, mut bars, mut hollow) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut breaks_before, mut gap) = (Vec::new(), false);
         for t in distinct(here.iter().copied(), |r| r.tau0()) {
             let sel: Vec<&Run> = here
                 .iter()
@@ -88,12 +90,18 @@ impl TauSeries {
                 .filter(|r| r.tau0() == t && (self.select)(r))
                 .collect();
             let v: Vec<f64> = sel.iter().filter_map(|r| (self.value)(r)).collect();
-            if let Some((mean, lo, hi)) = stats(v.iter().copied()) {
-                points.push((t, mean));
-                hollow.push(sel.iter().any(|r| (self.hollow)(r)));
-                if v.len() > 1 {
-                    bars.push((t, lo, hi));
-                }
+            let Some((mean, lo, hi)) = stats(v.iter().copied()) else {
+                gap = !points.is_empty();
+                continue;
+            };
+            if gap {
+                breaks_before.push(points.len());
+                gap = false;
+            }
+            points.push((t, mean));
+            hollow.push(sel.iter().any(|r| (self.hollow)(r)));
+            if v.len() > 1 {
+                bars.push((t, lo, hi));
             }
         }
         Series {
@@ -104,6 +112,7 @@ impl TauSeries {
             markers: true,
             hollow,
             bars,
+            breaks_before,
         }
     }
 }

@@ -15,6 +15,23 @@ fn positive(points: &[(f64, f64)], ylog: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The pieces of the series' line: its points split at `breaks_before`, each piece keeping
+/// the points an axis can show ([`positive`]).
+fn segments(s: &Series, ylog: bool) -> Vec<Vec<(f64, f64)>> {
+    let mut cuts = s.breaks_before.clone();
+    cuts.retain(|&i| i > 0 && i < s.points.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for end in cuts.into_iter().chain(std::iter::once(s.points.len())) {
+        pieces.push(positive(&s.points[start..end], ylog));
+        start = end;
+    }
+    pieces.retain(|p| !p.is_empty());
+    pieces
+}
+
 fn range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in vals {
@@ -112,11 +129,19 @@ where
                 .map_err(e)?
         } else if s.dashed {
             chart
-                .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                .draw_series(
+                    segments(s, p.ylog)
+                        .into_iter()
+                        .flat_map(|seg| DashedLineSeries::new(seg, 6, 4, style)),
+                )
                 .map_err(e)?
         } else {
             chart
-                .draw_series(LineSeries::new(pts.clone(), style))
+                .draw_series(
+                    segments(s, p.ylog)
+                        .into_iter()
+                        .map(|seg| PathElement::new(seg, style)),
+                )
                 .map_err(e)?
         };
         if let Some(label) = &s.label {
@@ -372,5 +397,25 @@ mod tests {
         );
         assert_eq!(note_lines("short", 400), vec!["short".to_string()]);
         assert!(note_lines("", 400).is_empty());
+    }
+
+    #[test]
+    fn a_line_breaks_where_the_series_has_a_gap() {
+        let mut s = Series::line(None, RGBColor(0, 0, 0), false, vec![]);
+        s.points = vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0), (4.0, -1.0), (5.0, 5.0)];
+        // Without breaks one piece; a point a log axis cannot show is left out, not a break.
+        assert_eq!(
+            segments(&s, true),
+            vec![vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0), (5.0, 5.0)]]
+        );
+        s.breaks_before = vec![2, 0, 9];
+        assert_eq!(
+            segments(&s, false),
+            vec![s.points[..2].to_vec(), s.points[2..].to_vec()]
+        );
+        assert_eq!(
+            segments(&s, true),
+            vec![s.points[..2].to_vec(), vec![(3.0, 3.0), (5.0, 5.0)]]
+        );
     }
 }

@@ -68,14 +68,6 @@ pub static PAPER_FIGURE: TauFigure = TauFigure {
             hollow: |r| !r.converged(),
         },
         TauSeries {
-            label: "GD (t = 2e7 or converged)",
-            color: GD,
-            dashed: false,
-            select: |r| gd_horizon(r, 0.0),
-            value: finite_test,
-            hollow: |r| !at_horizon(&r.r, HORIZON_T),
-        },
-        TauSeries {
             label: "random features",
             color: RF,
             dashed: true,
@@ -97,9 +89,18 @@ pub static PAPER_FIGURE: TauFigure = TauFigure {
             },
             hollow: |r| !r.converged(),
         },
+        // GD last, so that its markers are drawn on top where they meet GN's (τ₀ = 100).
+        TauSeries {
+            label: "GD (t = 2e7 or converged)",
+            color: GD,
+            dashed: false,
+            select: |r| gd_horizon(r, 0.0),
+            value: finite_test,
+            hollow: |r| !at_horizon(&r.r, HORIZON_T),
+        },
     ],
     one_row_up_to: 3,
-    note: Some("GD at its τ₀'s flow-equivalent step (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon). Diverged runs left out."),
+    note: Some("GD at its τ₀'s flow-equivalent step (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon); a line breaks across a τ₀ none of whose runs is in yet. Diverged runs left out."),
 };
 
 /// Step equivalence: GD's study runs (stopped at a flow time short of the horizon), one

@@ -61,6 +61,9 @@ pub struct Series {
     pub hollow: Vec<bool>,
     /// (x, low, high) spread bars.
     pub bars: Vec<(f64, f64, f64)>,
+    /// The indices i where the line does not join point i − 1 to point i: the panel has an x
+    /// between them where this series has no value (e.g. a τ₀ whose runs are not in yet).
+    pub breaks_before: Vec<usize>,
 }
 
 impl Series {
@@ -78,6 +81,7 @@ impl Series {
             markers: false,
             hollow: Vec::new(),
             bars: Vec::new(),
+            breaks_before: Vec::new(),
         }
     }
 }

@@ -361,6 +361,7 @@ fn lambda_series(sel: &[&Run], lrs: &[f64], t: f64, refit: bool, color: RGBColor
         markers: true,
         hollow,
         bars: Vec::new(),
+        breaks_before: Vec::new(),
     }
 }
 

@@ -260,14 +260,38 @@ fn flow_figures_select_their_runs() {
         labels(paper),
         [
             "GN (λ = 10)",
-            "GD (t = 2e7 or converged)",
             "random features",
-            "GN refit"
+            "GN refit",
+            "GD (t = 2e7 or converged)"
         ]
     );
     assert_eq!(paper.series[0].points, [(0.01, 2.0)]);
     assert_eq!(paper.series[0].hollow, [true]);
-    assert_eq!(paper.series[1].points, [(0.01, 4.0)]);
-    assert_eq!(paper.series[1].hollow, [false]);
-    assert_eq!(paper.series[3].points, [(0.01, 1.0)]);
+    assert_eq!(paper.series[3].points, [(0.01, 4.0)]);
+    assert_eq!(paper.series[3].hollow, [false]);
+    assert_eq!(paper.series[2].points, [(0.01, 1.0)]);
+}
+
+#[test]
+fn the_paper_figure_breaks_a_line_across_a_missing_tau0() {
+    let mut runs = Vec::new();
+    for tau0 in [0.01, 1.0, 100.0] {
+        runs.push(run(
+            cfg(Method::Gn, tau0, 10, 1, 10.0),
+            Status::Converged,
+            tau0,
+        ));
+    }
+    // GD has τ₀ = 0.01 and 100 only (τ₀ = 1 still running).
+    for tau0 in [0.01, 100.0] {
+        let mut c = cfg(Method::Gd, tau0, 10, 1, 2.0);
+        c.max_flow_time = Some(HORIZON_T);
+        runs.push(run(c, Status::Converged, 3.0));
+    }
+    let figs = super::figures(&runs, None, None);
+    let paper = &find(&figs, "paper_test_loss_vs_tau0").panels[0];
+    assert_eq!(paper.series[0].points.len(), 3);
+    assert!(paper.series[0].breaks_before.is_empty());
+    assert_eq!(paper.series[3].points, [(0.01, 3.0), (100.0, 3.0)]);
+    assert_eq!(paper.series[3].breaks_before, [1]);
 }
