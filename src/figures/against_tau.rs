@@ -1,8 +1,9 @@
 //! Figures of markers against τ₀, a panel per N: each series a selection of runs and a
 //! value, drawn at each τ₀ as the mean over the selected runs (seeds) with min–max bars,
 //! hollow where some selected run is flagged; the line breaks across a τ₀ of the panel where
-//! the series has no value, rather than joining its neighbours as if it were measured. Declared as [`TauFigure`] specs; the sweep's
-//! final test loss and iterations and the flow folder's paper figure are three of them.
+//! the series has no value, rather than joining its neighbours as if it were measured.
+//! Declared as [`TauFigure`] specs; the sweep's final test loss and iterations and the flow
+//! folder's paper figure are three of them.
 
 use super::{figure, Ctx, Figure, Panel, Series};
 use crate::runs::{distinct, stats, Run};
