@@ -4,7 +4,7 @@
 Reads the run files (`*.json`, or `*.json.gz` as committed: config, records, summary) of a
 paper-flow results folder with nothing but the Python standard library, decides claims (b), (c)
 and (d) from the rules the README states, and compares its verdicts with the `gn report --json`
-file committed beside them. It shares no code with the Rust analysis (`src/analysis.rs`); it
+file committed beside them. It shares no code with the Rust analysis (`src/analysis/`); it
 exists to catch that code disagreeing with its own description.
 
 Rules (README, "The paper in flow time"):
