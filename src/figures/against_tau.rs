@@ -1,6 +1,7 @@
 //! Figures of markers against τ₀, a panel per N: each series a selection of runs and a
 //! value, drawn at each τ₀ as the mean over the selected runs (seeds) with min–max bars,
-//! hollow where some selected run is flagged; the line breaks across a τ₀ of the panel where
+//! hollow where some selected run is flagged (or, if the figure asks, where the series has
+//! fewer seeds there than the panel: a mean of the runs that are in); the line breaks across a τ₀ of the panel where
 //! the series has no value, rather than joining its neighbours as if it were measured.
 //! Declared as [`TauFigure`] specs; the sweep's final test loss and iterations and the flow
 //! folder's paper figure are three of them.
@@ -34,6 +35,9 @@ pub struct TauFigure {
     /// turn (the order of the values a mean adds up).
     pub pool: &'static [fn(&Run, f64) -> bool],
     pub series: &'static [TauSeries],
+    /// A marker is also hollow where the series' runs at that τ₀ have fewer seeds than the
+    /// panel's runs (for results that land over time: the mean of the seeds that are in).
+    pub hollow_if_seeds_missing: bool,
     /// Up to this many panels in one row, else two rows.
     pub one_row_up_to: usize,
     pub note: Option<&'static str>,
@@ -60,8 +64,8 @@ impl TauFigure {
 
     fn panel(&self, pool: &[&Run], n: usize) -> Panel {
         let here: Vec<&Run> = pool.iter().copied().filter(|r| r.n() == n).collect();
+        let seeds = distinct(here.iter().copied(), |r| r.r.config.seed).len();
         let title = if self.seeds_in_title {
-            let seeds = distinct(here.iter().copied(), |r| r.r.config.seed).len();
             format!(
                 "N = {n} ({seeds} seed{})",
                 if seeds == 1 { "" } else { "s" }
@@ -74,14 +78,17 @@ impl TauFigure {
             xdesc: "τ₀".into(),
             ydesc: self.ydesc.into(),
             ylog: true,
-            series: self.series.iter().map(|s| s.build(&here)).collect(),
+            series: (self.series.iter())
+                .map(|s| s.build(&here, self.hollow_if_seeds_missing.then_some(seeds)))
+                .collect(),
         }
     }
 }
 
 impl TauSeries {
-    /// The series over the runs of one panel (one N).
-    pub fn build(&self, here: &[&Run]) -> Series {
+    /// The series over the runs of one panel (one N); a marker is hollow where the selected
+    /// runs have fewer than `seeds` seeds, if given.
+    pub fn build(&self, here: &[&Run], seeds: Option<usize>) -> Series {
         let (mut points, mut bars, mut hollow) = (Vec::new(), Vec::new(), Vec::new());
         let (mut breaks_before, mut gap) = (Vec::new(), false);
         for t in distinct(here.iter().copied(), |r| r.tau0()) {
@@ -100,7 +107,9 @@ impl TauSeries {
                 gap = false;
             }
             points.push((t, mean));
-            hollow.push(sel.iter().any(|r| (self.hollow)(r)));
+            let short =
+                seeds.is_some_and(|k| distinct(sel.iter().copied(), |r| r.r.config.seed).len() < k);
+            hollow.push(short || sel.iter().any(|r| (self.hollow)(r)));
             if v.len() > 1 {
                 bars.push((t, lo, hi));
             }

@@ -162,7 +162,9 @@ where
     Ok(any_label)
 }
 
-/// The series' spread bars (x, low, high), those a log axis can show.
+/// The series' spread bars (x, low, high), those a log axis can show: a vertical line from low
+/// to high with a cap at each end, and nothing in between (plotters' `ErrorBar` draws a circle
+/// at a middle value, which reads as a hollow marker: a run not there yet).
 fn draw_bars<'a, DB, X, Y>(chart: &mut Chart<'a, DB, X, Y>, s: &Series, ylog: bool) -> DResult
 where
     DB: DrawingBackend + 'a,
@@ -179,17 +181,20 @@ where
         .copied()
         .filter(|(x, lo, hi)| *x > 0.0 && lo.is_finite() && hi.is_finite() && (!ylog || *lo > 0.0))
         .collect();
+    let style = color.mix(0.7).stroke_width(1);
     chart
-        .draw_series(bars.iter().map(|&(x, lo, hi)| {
-            ErrorBar::new_vertical(
-                x,
-                lo,
-                (lo * hi).sqrt().max(lo),
-                hi,
-                color.mix(0.7).stroke_width(1),
-                6,
-            )
-        }))
+        .draw_series(
+            bars.iter()
+                .map(|&(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], style)),
+        )
+        .map_err(e)?;
+    let cap =
+        |y: f64, x: f64| EmptyElement::at((x, y)) + PathElement::new(vec![(-3, 0), (3, 0)], style);
+    chart
+        .draw_series(
+            bars.iter()
+                .flat_map(|&(x, lo, hi)| [cap(lo, x), cap(hi, x)]),
+        )
         .map_err(e)?;
     Ok(())
 }
@@ -397,6 +402,42 @@ mod tests {
         );
         assert_eq!(note_lines("short", 400), vec!["short".to_string()]);
         assert!(note_lines("", 400).is_empty());
+    }
+
+    #[test]
+    fn a_spread_bar_has_no_mark_between_its_ends() {
+        super::super::register_font().unwrap();
+        let mut s = Series::line(
+            None,
+            RGBColor(0, 0, 0),
+            false,
+            vec![(1.0, 2.0), (10.0, 3.0)],
+        );
+        s.markers = true;
+        s.hollow = vec![false, false];
+        s.bars = vec![(1.0, 1.0, 4.0), (10.0, 2.0, 5.0)];
+        let fig = Figure {
+            stem: "bars".into(),
+            title: "bars".into(),
+            panels: vec![Panel {
+                title: "p".into(),
+                xdesc: "x".into(),
+                ydesc: "y".into(),
+                ylog: true,
+                series: vec![s],
+            }],
+            cols: 1,
+            note: None,
+        };
+        let dir = std::env::temp_dir().join(format!("gn-bars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = save(&fig, &dir, 400).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        // The two filled markers and nothing else round: no circle inside a bar.
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        let mut circles = svg.lines().filter(|l| l.contains("<circle"));
+        assert!(circles.all(|l| !l.contains("fill=\"none\"")), "{svg}");
     }
 
     #[test]

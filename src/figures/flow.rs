@@ -99,8 +99,9 @@ pub static PAPER_FIGURE: TauFigure = TauFigure {
             hollow: |r| !at_horizon(&r.r, HORIZON_T),
         },
     ],
+    hollow_if_seeds_missing: true,
     one_row_up_to: 3,
-    note: Some("GD at its τ₀'s flow-equivalent step (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (GN not converged, GD short of the horizon); a line breaks across a τ₀ none of whose runs is in yet. Diverged runs left out."),
+    note: Some("GD at its τ₀'s flow-equivalent step (or half its stability bound) to t = 2e7 or convergence; hollow: some run not there yet (a mean over fewer seeds than the panel's, GN not converged, GD short of the horizon); a line breaks across a τ₀ none of whose runs is in yet. Diverged runs left out."),
 };
 
 /// Step equivalence: GD's study runs (stopped at a flow time short of the horizon), one

@@ -295,3 +295,31 @@ fn the_paper_figure_breaks_a_line_across_a_missing_tau0() {
     assert_eq!(paper.series[3].points, [(0.01, 3.0), (100.0, 3.0)]);
     assert_eq!(paper.series[3].breaks_before, [1]);
 }
+
+#[test]
+fn the_paper_figure_marks_a_mean_over_fewer_seeds_than_the_panel_hollow() {
+    let mut runs = Vec::new();
+    for seed in [1, 2, 3] {
+        for tau0 in [0.01, 0.1] {
+            runs.push(run(
+                cfg(Method::Gn, tau0, 10, seed, 10.0),
+                Status::Converged,
+                1.0,
+            ));
+        }
+    }
+    // GD: all three seeds at τ₀ = 0.01, two of them at τ₀ = 0.1.
+    for (tau0, seeds) in [(0.01, &[1, 2, 3][..]), (0.1, &[1, 3][..])] {
+        for &seed in seeds {
+            let mut c = cfg(Method::Gd, tau0, 10, seed, 2.0);
+            c.max_flow_time = Some(HORIZON_T);
+            runs.push(run(c, Status::Converged, 3.0));
+        }
+    }
+    let figs = super::figures(&runs, None, None);
+    let paper = &find(&figs, "paper_test_loss_vs_tau0").panels[0];
+    assert_eq!(paper.title, "N = 10 (3 seeds)");
+    assert_eq!(paper.series[0].hollow, [false, false]);
+    assert_eq!(paper.series[3].points, [(0.01, 3.0), (0.1, 3.0)]);
+    assert_eq!(paper.series[3].hollow, [false, true]);
+}
