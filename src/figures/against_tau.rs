@@ -1,8 +1,9 @@
 //! Figures of markers against τ₀, a panel per N: each series a selection of runs and a
 //! value, drawn at each τ₀ as the mean over the selected runs (seeds) with min–max bars,
 //! hollow where some selected run is flagged (or, if the figure asks, where the series has
-//! fewer seeds there than the panel: a mean of the runs that are in); the line breaks across a τ₀ of the panel where
-//! the series has no value, rather than joining its neighbours as if it were measured.
+//! fewer seeds there than the panel: a mean of the runs that are in); the line breaks across
+//! a τ₀ of the panel where the series has no value, rather than joining its neighbours as if
+//! it were measured.
 //! Declared as [`TauFigure`] specs; the sweep's final test loss and iterations and the flow
 //! folder's paper figure are three of them.
 

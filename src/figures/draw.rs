@@ -188,12 +188,13 @@ where
                 .map(|&(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], style)),
         )
         .map_err(e)?;
+    // A cap: 6 pixels wide, centred on (x, y).
     let cap =
-        |y: f64, x: f64| EmptyElement::at((x, y)) + PathElement::new(vec![(-3, 0), (3, 0)], style);
+        |x: f64, y: f64| EmptyElement::at((x, y)) + PathElement::new(vec![(-3, 0), (3, 0)], style);
     chart
         .draw_series(
             bars.iter()
-                .flat_map(|&(x, lo, hi)| [cap(lo, x), cap(hi, x)]),
+                .flat_map(|&(x, lo, hi)| [cap(x, lo), cap(x, hi)]),
         )
         .map_err(e)?;
     Ok(())
