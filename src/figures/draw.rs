@@ -5,6 +5,7 @@ use super::{Figure, Panel, Series};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 
 fn positive(points: &[(f64, f64)], ylog: bool) -> Vec<(f64, f64)> {
@@ -347,8 +348,70 @@ fn render<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> DRe
     let cols = fig.cols.max(1);
     let rows = fig.panels.len().div_ceil(cols).max(1);
     let areas = root.split_evenly((rows, cols));
+    // The legend (the first panel's labels) goes in the grid's first empty cell if it has one,
+    // where it hides no data; otherwise in the first panel's upper right corner.
+    let spare = areas
+        .get(fig.panels.len())
+        .filter(|_| !fig.panels.is_empty());
     for (i, (area, p)) in areas.iter().zip(&fig.panels).enumerate() {
-        draw_panel(area, p, i == 0)?;
+        draw_panel(area, p, i == 0 && spare.is_none())?;
+    }
+    if let Some(area) = spare {
+        draw_legend_cell(area, &fig.panels[0])?;
+    }
+    Ok(())
+}
+
+/// The panel's labelled series as a legend filling an empty cell of the grid: per series a
+/// sample of its line (dashed or not, with its marker if it has markers) and its label, in a
+/// box at the cell's upper left.
+fn draw_legend_cell<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> DResult {
+    let labelled: Vec<&Series> = p.series.iter().filter(|s| s.label.is_some()).collect();
+    if labelled.is_empty() {
+        return Ok(());
+    }
+    const ROW: i32 = 24;
+    const SAMPLE: i32 = 36;
+    let font = ("sans-serif", 14).into_font();
+    let widest = labelled
+        .iter()
+        .filter_map(|s| font.box_size(s.label.as_deref().unwrap_or("")).ok())
+        .map(|(w, _)| w as i32)
+        .max()
+        .unwrap_or(0);
+    let (x0, y0) = (40, 48);
+    let (w, h) = (SAMPLE + 30 + widest, ROW * labelled.len() as i32 + 12);
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + w, y0 + h)],
+        RGBColor(180, 180, 180).stroke_width(1),
+    ))
+    .map_err(e)?;
+    for (i, s) in labelled.iter().enumerate() {
+        let y = y0 + 6 + ROW / 2 + ROW * i as i32;
+        let (a, b) = (x0 + 10, x0 + 10 + SAMPLE);
+        let style = s.color.stroke_width(2);
+        if s.dashed {
+            for k in (a..b).step_by(10) {
+                area.draw(&PathElement::new(vec![(k, y), ((k + 6).min(b), y)], style))
+                    .map_err(e)?;
+            }
+        } else {
+            area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
+                .map_err(e)?;
+        }
+        if s.markers {
+            area.draw(&Circle::new(((a + b) / 2, y), 4, s.color.filled()))
+                .map_err(e)?;
+        }
+        let label = s.label.clone().unwrap_or_default();
+        let text = Text::new(
+            label,
+            (b + 12, y),
+            font.clone()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        );
+        area.draw(&text).map_err(e)?;
     }
     Ok(())
 }
@@ -439,6 +502,77 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
         let mut circles = svg.lines().filter(|l| l.contains("<circle"));
         assert!(circles.all(|l| !l.contains("fill=\"none\"")), "{svg}");
+    }
+
+    /// How many SVG text elements read `label`, and the x, in pixels, of the first (plotters
+    /// writes a text's content on the line after its `<text x=".." …>`).
+    fn texts(svg: &str, label: &str) -> (usize, f64) {
+        let lines: Vec<&str> = svg.lines().collect();
+        let at: Vec<usize> = (1..lines.len())
+            .filter(|&i| lines[i].trim() == label && lines[i - 1].starts_with("<text"))
+            .collect();
+        let Some(&i) = at.first() else {
+            return (0, f64::NAN);
+        };
+        let open = lines[i - 1];
+        let x = open.find(" x=\"").unwrap() + 4;
+        let end = x + open[x..].find('"').unwrap();
+        (at.len(), open[x..end].parse().unwrap())
+    }
+
+    #[test]
+    fn the_legend_takes_the_grids_empty_cell_and_else_the_first_panel() {
+        super::super::register_font().unwrap();
+        let panel = |title: &str| {
+            let mut gn = Series::line(
+                Some("GN legend".to_string()),
+                RGBColor(0, 0, 255),
+                false,
+                vec![(1.0, 2.0), (10.0, 3.0)],
+            );
+            gn.markers = true;
+            let rf = Series::line(
+                Some("RF legend".to_string()),
+                RGBColor(9, 9, 9),
+                true,
+                vec![(1.0, 1.0), (10.0, 1.5)],
+            );
+            Panel {
+                title: title.into(),
+                xdesc: "x".into(),
+                ydesc: "y".into(),
+                ylog: true,
+                series: vec![gn, rf],
+            }
+        };
+        let dir = std::env::temp_dir().join(format!("gn-legend-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let svg_of = |n: usize| {
+            let fig = Figure {
+                stem: format!("legend{n}"),
+                title: "legend".into(),
+                panels: (0..n).map(|i| panel(&format!("p{i}"))).collect(),
+                cols: 3,
+                note: None,
+            };
+            let files = save(&fig, &dir, 300).unwrap();
+            std::fs::read_to_string(&files[0]).unwrap()
+        };
+        // Two panels in three columns: the legend is in the third cell, once.
+        let spare = svg_of(2);
+        for label in ["GN legend", "RF legend"] {
+            let (count, x) = texts(&spare, label);
+            assert_eq!(count, 1, "{label}");
+            assert!(x > 600.0, "{label} at x = {x}, not in the empty cell");
+        }
+        // Three panels fill the row: the legend is in the first panel, once.
+        let full = svg_of(3);
+        for label in ["GN legend", "RF legend"] {
+            let (count, x) = texts(&full, label);
+            assert_eq!(count, 1, "{label}");
+            assert!(x < 300.0, "{label} at x = {x}, not in the first panel");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
