@@ -366,7 +366,11 @@ fn render<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, fig: &Figure) -> DRe
 /// sample of its line (dashed or not, with its marker if it has markers) and its label, in a
 /// box at the cell's upper left.
 fn draw_legend_cell<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> DResult {
-    let labelled: Vec<&Series> = p.series.iter().filter(|s| s.label.is_some()).collect();
+    let labelled: Vec<(&Series, &str)> = p
+        .series
+        .iter()
+        .filter_map(|s| Some((s, s.label.as_deref()?)))
+        .collect();
     if labelled.is_empty() {
         return Ok(());
     }
@@ -375,7 +379,7 @@ fn draw_legend_cell<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel
     let font = ("sans-serif", 14).into_font();
     let widest = labelled
         .iter()
-        .filter_map(|s| font.box_size(s.label.as_deref().unwrap_or("")).ok())
+        .filter_map(|(_, label)| font.box_size(label).ok())
         .map(|(w, _)| w as i32)
         .max()
         .unwrap_or(0);
@@ -386,7 +390,7 @@ fn draw_legend_cell<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel
         RGBColor(180, 180, 180).stroke_width(1),
     ))
     .map_err(e)?;
-    for (i, s) in labelled.iter().enumerate() {
+    for (i, &(s, label)) in labelled.iter().enumerate() {
         let y = y0 + 6 + ROW / 2 + ROW * i as i32;
         let (a, b) = (x0 + 10, x0 + 10 + SAMPLE);
         let style = s.color.stroke_width(2);
@@ -403,7 +407,6 @@ fn draw_legend_cell<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel
             area.draw(&Circle::new(((a + b) / 2, y), 4, s.color.filled()))
                 .map_err(e)?;
         }
-        let label = s.label.clone().unwrap_or_default();
         let text = Text::new(
             label,
             (b + 12, y),
