@@ -6,10 +6,12 @@
 #                                    into DIR, gunzipped (so they are not run again), and unpacks
 #                                    the committed checkpoints of unfinished runs
 #                                    (results/paper/flow/resume) where DIR has none or an older
-#                                    one, then two workers of one thread each run the preset's
-#                                    parts into DIR in priority order (claims c, d and b, then the
-#                                    rest). Every `gn sweep` skips finished runs and resumes
-#                                    checkpoints, so after a restart the same command continues.
+#                                    one, then two workers of one thread each work through one
+#                                    list of the preset's parts in priority order (claims c, d
+#                                    and b, then the rest), each run by whichever is free. Every
+#                                    `gn sweep` skips finished runs, runs the other sweep holds,
+#                                    and resumes checkpoints, so after a restart the same command
+#                                    continues.
 #                                    Long: start it with nohup … & .
 #   scripts/paper-flow.sh sync DIR   copies the finished run files of DIR into
 #                                    results/paper/flow/runs as NAME.json.gz (gzip -9n: a fifth of
@@ -21,9 +23,8 @@
 #                                    at M = 5000) and drops the packed ones of finished runs: commit
 #                                    it every hour or so, so that runs longer than one sitting go on
 #                                    in the next one, on whatever machine it gets.
-#   scripts/paper-flow.sh check      checks (dry runs) that the two workers' lists hold every run
-#                                    of the preset once: two sweeps into one folder do not know of
-#                                    each other, so a run in both lists could be run twice at once.
+#   scripts/paper-flow.sh check      checks (dry runs) that the workers' list holds every run of
+#                                    the preset.
 #
 # Needs target/release/gn (cargo build --release). GN=/path/to/gn picks another binary (e.g. a
 # copy, so that rebuilding does not change the one the workers run).
@@ -38,27 +39,24 @@ gn=${GN:-$PWD/target/release/gn}
 # One sweep of the preset, one run at a time on one thread, below the machine's other work.
 sweep() { SLURM_CPUS_PER_TASK=1 nice -n 15 "$gn" sweep --preset paper-flow --jobs 1 "$@"; }
 
-worker_a() {
-  sweep --part horizon --tau0 100 --n 500 --out "$dir"
-  sweep --part hidden --lr 1 --out "$dir"
-  # Claim (c)'s last run before (d)'s six at λ = 0.1, then (b)'s last run at N = 500 (worker B
-  # does the first two and then (b)'s run at N = 1000, the longest, so (b) ends soonest).
-  sweep --part horizon --tau0 100 --n 1000 --out "$dir"
-  sweep --part hidden --lr 0.1 --out "$dir"
-  sweep --part horizon --tau0 0.01 --n 500 --seed 3 --out "$dir"
-  sweep --part gn --out "$dir"
-  sweep --part horizon --tau0 0.1 --n 500,1000 --out "$dir"
-}
-worker_b() {
+# The preset's runs in priority order: claims (c), (d) and (b) first, then the rest of claim
+# (a)'s GD runs, longest first. Both workers work through this one list: `gn sweep` locks each
+# run it runs and skips a run the other holds, so whichever worker is free takes the next run
+# and neither waits for the other's long tail.
+worker() {
   sweep --part study --out "$dir"
-  sweep --part horizon --tau0 100 --n 100 --out "$dir"
+  sweep --part horizon --tau0 100 --out "$dir"
   sweep --part hidden --lr 10 --out "$dir"   # GN at λ = 10 and GD (also λ = 10)
-  # Claim (b) at N = 500 and 1000 before the rest of claim (a)'s GD runs. Every run is in one
-  # worker's list only: two sweeps into one folder do not know of each other.
-  sweep --part horizon --tau0 0.01 --n 500 --seed 1,2 --out "$dir"
-  sweep --part horizon --tau0 0.01 --n 1000 --out "$dir"
-  sweep --part horizon --tau0 0.01,0.1 --n 100 --out "$dir"
-  sweep --part horizon --tau0 1,5,0.5,10 --out "$dir"
+  sweep --part hidden --lr 1 --out "$dir"
+  sweep --part hidden --lr 0.1 --out "$dir"
+  sweep --part horizon --tau0 0.01 --out "$dir"
+  sweep --part gn --out "$dir"
+  sweep --part horizon --tau0 0.1 --n 1000 --out "$dir"
+  sweep --part horizon --tau0 0.1 --out "$dir"
+  sweep --part horizon --tau0 0.5 --n 1000 --out "$dir"
+  sweep --part horizon --tau0 0.5 --out "$dir"
+  sweep --part horizon --tau0 10,5,1 --n 1000 --out "$dir"
+  sweep --part horizon --tau0 10,5,1 --out "$dir"
 }
 
 # The step a checkpoint has reached.
@@ -73,14 +71,11 @@ case $cmd in
     dir=$(mktemp -d)
     trap 'rm -rf "$dir"' EXIT
     sweep() { names "$@"; }
-    listed=$( { worker_a; worker_b; } | sort)
+    listed=$(worker | sort -u)
     all=$(names --out "$dir" | sort)
-    twice=$(uniq -d <<< "$listed")
-    missing=$(comm -23 <(echo "$all") <(uniq <<< "$listed"))
-    [[ -z $twice ]] || { echo "in both workers' lists (or twice in one):"; echo "$twice"; }
-    [[ -z $missing ]] || { echo "in no worker's list:"; echo "$missing"; }
-    [[ -z $twice && -z $missing ]] || exit 1
-    echo "ok: the two workers' lists hold each of the preset's $(wc -l <<< "$all") runs once"
+    missing=$(comm -23 <(echo "$all") <(echo "$listed"))
+    [[ -z $missing ]] || { echo "in no sweep of the workers' list:"; echo "$missing"; exit 1; }
+    echo "ok: the workers' list holds each of the preset's $(wc -l <<< "$all") runs"
     ;;
   run)
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
@@ -100,8 +95,8 @@ case $cmd in
       fi
       GN=$gn python3 scripts/ckpt-pack.py unpack "$z" "$dir/$name.ckpt"
     done
-    worker_a > "$dir/worker-a.log" 2>&1 &
-    worker_b > "$dir/worker-b.log" 2>&1 &
+    worker > "$dir/worker-a.log" 2>&1 &
+    worker > "$dir/worker-b.log" 2>&1 &
     echo "two workers started; logs: $dir/worker-a.log, $dir/worker-b.log"
     wait
     ;;

@@ -5,7 +5,7 @@
 #   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
 #   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster; the
 #      packed checkpoints that carry unfinished runs between sittings (scripts/ckpt-pack.py);
-#      the background workers of scripts/paper-flow.sh hold every run of the grid once;
+#      the background workers' list of scripts/paper-flow.sh holds every run of the grid;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs (*.json.gz) equals
 #      the committed claims.json, and an independent reading of the run files
 #      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for

@@ -237,6 +237,112 @@ fn shards_are_disjoint_and_cover_the_grid_each_run_once() {
 }
 
 #[test]
+fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
+    let g = [
+        "--method",
+        "gd",
+        "--tau0",
+        "0.1,1",
+        "--n",
+        "10",
+        "--seed",
+        "1,2",
+        "--max-iter",
+        "400",
+        "--eval-every",
+        "100",
+        "--tol",
+        "1e-30",
+    ];
+    let mut whole = g.to_vec();
+    whole.extend(SMALL);
+    let names = list(&whole);
+    assert_eq!(names.len(), 4);
+    let lock_file = |dir: &Path, name: &str| dir.join(format!(".{name}.lock"));
+
+    // This process holds one run's lock, as a sweep running it would: the sweep skips it.
+    let dir = tmp("claims");
+    let held = std::fs::File::create(lock_file(&dir, &names[1])).unwrap();
+    held.try_lock().unwrap();
+    let mut dry = g.to_vec();
+    dry.push("--dry-run");
+    let out = run_ok(&mut sweep(&dir, &dry));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(names[1].as_str()))
+        .unwrap();
+    assert!(line.contains("new, running in another sweep"), "{line}");
+    let out = run_ok(&mut sweep(&dir, &g));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}: running in another sweep: skipped", names[1])),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 of 4 runs done") && err.contains("1 left to another sweep"),
+        "{err}"
+    );
+    let got = results(&dir);
+    assert_eq!(got.len(), 3);
+    assert!(!got.contains_key(&names[1]), "the held run is not run");
+    // Released (as when that sweep ends, however it ends), the next sweep runs it.
+    drop(held);
+    let out = run_ok(&mut sweep(&dir, &g));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 done, 1 to run"));
+    assert_eq!(results(&dir).len(), 4);
+    let locks = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".lock"))
+            .collect()
+    };
+    assert!(
+        locks(&dir).is_empty(),
+        "finished runs leave no lock file: {:?}",
+        locks(&dir)
+    );
+
+    // Two sweeps of one grid started together: every run is run by exactly one of them.
+    let dir = tmp("claims-two");
+    let mut longer = g.to_vec();
+    longer[9] = "20000";
+    let kids: Vec<_> = (0..2)
+        .map(|_| {
+            sweep(&dir, &longer)
+                .args(["--jobs", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let logs: Vec<String> = kids
+        .into_iter()
+        .map(|k| {
+            let out = k.wait_with_output().unwrap();
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+        .collect();
+    for name in &names {
+        let ran = logs
+            .iter()
+            .flat_map(|l| l.lines())
+            .filter(|l| l.contains(&format!("{name}: ")) && l.contains(" iterations, test loss"))
+            .count();
+        assert_eq!(ran, 1, "{name} run {ran} times:\n{}\n{}", logs[0], logs[1]);
+    }
+    assert_eq!(results(&dir).len(), 4);
+    assert!(
+        locks(&dir).is_empty(),
+        "finished runs leave no lock file: {:?}",
+        locks(&dir)
+    );
+}
+
+#[test]
 fn bad_shards_and_changed_configurations_are_refused() {
     for bad in ["0/3", "4/3", "1/0", "x", "1-3"] {
         let out = gn()

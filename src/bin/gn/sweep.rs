@@ -3,8 +3,11 @@
 //! are skipped, unfinished ones resume from their checkpoint
 //! (`NAME.ckpt` beside `NAME.json`, which also keeps the records made so far), and
 //! `--shard I/K` picks a fixed, disjoint share of the grid (the Slurm array tasks use it).
+//! Sweeps into one folder share it: each run is claimed by the sweep that runs it and skipped
+//! by the others (`claim`).
 
 pub use crate::args::GridArgs;
+use crate::claim::{self, Claimed};
 use crate::files::{read, write_atomic};
 use crate::run::{self, ExecOptions};
 use clap::builder::TypedValueParser;
@@ -376,10 +379,13 @@ fn state_text(dir: &Path, p: &Planned) -> Result<String, String> {
     } else {
         State::New
     };
-    Ok(match st {
-        State::Done => "done".to_string(),
-        State::Partial(k) => format!("partial ({k} steps)"),
-        State::New => "new".to_string(),
+    let elsewhere = st != State::Done && dir.exists() && claim::held_elsewhere(dir, &p.name);
+    Ok(match (st, elsewhere) {
+        (State::Done, _) => "done".to_string(),
+        (State::Partial(k), false) => format!("partial ({k} steps)"),
+        (State::Partial(k), true) => format!("partial ({k} steps), running in another sweep"),
+        (State::New, false) => "new".to_string(),
+        (State::New, true) => "new, running in another sweep".to_string(),
     })
 }
 
@@ -408,6 +414,9 @@ struct Shared {
     active: Vec<(String, u64, u64)>,
     done: usize,
     ran: usize,
+    /// Runs left to other sweeps: all of them, and those still under way there.
+    skipped: usize,
+    elsewhere: usize,
     errors: Vec<String>,
 }
 
@@ -453,6 +462,29 @@ impl Sweep<'_> {
             .build()
             .expect("a thread pool");
         while let Some(p) = self.next() {
+            let held = match claim::claim(self.dir, &p.name) {
+                Ok(Claimed::Mine(c)) => Some(c),
+                Ok(Claimed::Elsewhere) => {
+                    self.skipped(&p, false);
+                    continue;
+                }
+                Ok(Claimed::Unlockable(why)) => {
+                    self.log(format!("{}: {why}; running it unclaimed", p.name));
+                    None
+                }
+                Err(e) => {
+                    self.finished(&p, Err(e), 0.0);
+                    continue;
+                }
+            };
+            // Another sweep may have finished it since this one listed it.
+            if matches!(state(self.dir, &p), Ok(State::Done)) {
+                if let Some(c) = held {
+                    c.release_finished();
+                }
+                self.skipped(&p, true);
+                continue;
+            }
             let t0 = Instant::now();
             let progress = |k: u64, max: u64| {
                 let mut s = lock(&self.shared);
@@ -469,8 +501,28 @@ impl Sweep<'_> {
                     }))
                 })
                 .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic))));
+            if let (Ok(_), Some(c)) = (&outcome, held) {
+                c.release_finished();
+            }
             self.finished(&p, outcome, t0.elapsed().as_secs_f64());
         }
+    }
+
+    /// Records a run left to another sweep: under way there, or already `done` by it.
+    fn skipped(&self, p: &Planned, done: bool) {
+        let mut s = lock(&self.shared);
+        s.active.retain(|a| a.0 != p.name);
+        s.skipped += 1;
+        let what = if done {
+            s.done += 1;
+            "done by another sweep"
+        } else {
+            s.elsewhere += 1;
+            "running in another sweep: skipped"
+        };
+        self.log(format!("[{}/{}] {}: {what}", s.done, self.total, p.name));
+        self.bar.set_position(s.done as u64);
+        self.bar.set_message(running(&s.active));
     }
 
     /// Records a finished (or failed) run and prints its line.
@@ -480,7 +532,8 @@ impl Sweep<'_> {
         s.done += 1;
         s.ran += 1;
         let elapsed = self.start.elapsed().as_secs_f64();
-        let eta = elapsed / s.ran as f64 * (self.to_run - s.ran) as f64;
+        let left = self.to_run.saturating_sub(s.ran + s.skipped);
+        let eta = elapsed / s.ran as f64 * left as f64;
         let line = match outcome {
             Ok((r, resumed)) => format!(
                 "[{}/{}] {}: {} after {} iterations, test loss {} ({:.1} s{}) ETA {}",
@@ -515,10 +568,15 @@ impl Sweep<'_> {
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         eprintln!(
-            "gn sweep: {} of {} runs done in {}{}",
+            "gn sweep: {} of {} runs done in {}{}{}",
             s.done - s.errors.len(),
             self.total,
             fmt_secs(self.start.elapsed().as_secs_f64()),
+            if s.elsewhere == 0 {
+                String::new()
+            } else {
+                format!(", {} left to another sweep", s.elsewhere)
+            },
             if s.errors.is_empty() {
                 String::new()
             } else {
@@ -596,6 +654,8 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
             active: Vec::new(),
             done,
             ran: 0,
+            skipped: 0,
+            elsewhere: 0,
             errors: Vec::new(),
         }),
         start: Instant::now(),
