@@ -2,8 +2,10 @@
 //! a check of the paper's claims on that data, each printed as holds / fails with the numbers
 //! behind it. Folders of runs stopped at a flow time (the paper-flow preset's) get the
 //! flow-time report (`flow.rs`): the step-equivalence study, GD's step in each run, and the
-//! claims measured against the paper-flow grid ([`crate::analysis`]).
+//! claims measured against the paper-flow grid ([`crate::analysis`]). Both end with what the
+//! runs cost (`compute.rs`) and the table of every run.
 
+mod compute;
 mod flow;
 
 use crate::analysis::{gn_first, hidden_learned, refit_record, test_losses_agree};
@@ -376,6 +378,7 @@ pub fn markdown(runs: &[Run], claims: &[Claim], title: &str) -> String {
             let _ = writeln!(s, "  - {d}");
         }
     }
+    s.push_str(&compute::section(runs));
     s.push_str(&run_table_with(runs, false));
     s
 }
@@ -435,8 +438,6 @@ fn run_table_with(runs: &[Run], flow: bool) -> String {
             m.wall_s.map(|w| format!("{w:.1}")).unwrap_or("–".into()),
         );
     }
-    let total: f64 = runs.iter().filter_map(|r| r.r.summary.wall_s).sum();
-    let _ = writeln!(s, "\nSum of the runs' wall times: {total:.0} s.");
     s
 }
 
@@ -452,6 +453,7 @@ pub fn report(runs: &[Run], title: &str) -> Result<(String, String), String> {
         let _ = writeln!(md, "# Report: {title}\n");
         let _ = writeln!(md, "{} runs. Losses are L = (1/2N)Σ(f−y)²; t = λ·k is the flow time after k steps of size λ.\n", runs.len());
         md.push_str(&flow);
+        md.push_str(&compute::section(runs));
         md.push_str(&run_table(runs));
         return Ok((md, pretty(&json)?));
     }
