@@ -123,6 +123,32 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
         );
     }
 
+    // The dry run's steps left: each unfinished run's step limit less the steps its
+    // checkpoint has taken, summed from its table.
+    let mut dry = grid.to_vec();
+    dry.push("--dry-run");
+    let out = run_ok(&mut sweep(&cut, &dry));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (mut left, mut not_done, mut partial_seen) = (0u64, 0, false);
+    for line in text.lines().skip(1).filter(|l| l.contains('\t')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let max_iter: u64 = f[3].parse().unwrap();
+        if let Some(k) = f[6].strip_prefix("partial (") {
+            let k: u64 = k.split(' ').next().unwrap().parse().unwrap();
+            left += max_iter - k;
+            not_done += 1;
+            partial_seen = true;
+        } else if f[6] == "new" {
+            left += max_iter;
+            not_done += 1;
+        }
+    }
+    assert!(partial_seen, "{text}");
+    assert!(
+        text.ends_with(&format!("{not_done} not done, at most {left} steps left\n")),
+        "{text}"
+    );
+
     let out = run_ok(&mut sweep(&cut, &grid));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -273,6 +299,10 @@ fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
         .find(|l| l.starts_with(names[1].as_str()))
         .unwrap();
     assert!(line.contains("new, running in another sweep"), "{line}");
+    assert!(
+        text.ends_with("4 runs, at most 1600 steps in all; 4 not done, at most 1600 steps left\n"),
+        "{text}"
+    );
     let out = run_ok(&mut sweep(&dir, &g));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -286,6 +316,12 @@ fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
     let got = results(&dir);
     assert_eq!(got.len(), 3);
     assert!(!got.contains_key(&names[1]), "the held run is not run");
+    let out = run_ok(&mut sweep(&dir, &dry));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("1 not done, at most 400 steps left\n"),
+        "{text}"
+    );
     // Released (as when that sweep ends, however it ends), the next sweep runs it.
     drop(held);
     let out = run_ok(&mut sweep(&dir, &g));

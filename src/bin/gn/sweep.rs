@@ -101,10 +101,19 @@ fn dry_run_text(
 ) -> Result<String, String> {
     let mut out = String::new();
     out.push_str("name\tmethod\tlr\tmax_iter\tmax_flow_time\teval_every\tstate\tstep\n");
-    let mut steps: u128 = 0;
+    let (mut steps, mut left, mut not_done): (u128, u128, usize) = (0, 0, 0);
     for p in runs {
         let c = &p.config;
-        let st = state_text(dir, p)?;
+        let (st, state) = state_text(dir, p)?;
+        let taken = match state {
+            State::Done => None,
+            State::Partial(k) => Some(k),
+            State::New => Some(0),
+        };
+        if let Some(k) = taken {
+            not_done += 1;
+            left += c.max_iter.saturating_sub(k) as u128;
+        }
         let why = match p.step {
             Some(s) if s.lowered => format!(
                 "lowered: flow step {} > half of GD's bound 2N/λ_max(A) = {:.4e} (λ_max(A) at init = {:.4e})",
@@ -132,7 +141,7 @@ fn dry_run_text(
         .map(|s| format!(" (shard {s} of a {total_grid}-run grid)"))
         .unwrap_or_default();
     out.push_str(&format!(
-        "{} runs{shard_text}, at most {steps} steps in all\n",
+        "{} runs{shard_text}, at most {steps} steps in all; {not_done} not done, at most {left} steps left\n",
         runs.len()
     ));
     Ok(out)
@@ -372,21 +381,23 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
-/// A run's state as `--list` and `--dry-run` print it (`new` where the folder is missing).
-fn state_text(dir: &Path, p: &Planned) -> Result<String, String> {
+/// A run's state as `--list` and `--dry-run` print it (`new` where the folder is missing),
+/// and the state itself.
+fn state_text(dir: &Path, p: &Planned) -> Result<(String, State), String> {
     let st = if dir.exists() {
         state(dir, p)?
     } else {
         State::New
     };
     let elsewhere = st != State::Done && dir.exists() && claim::held_elsewhere(dir, &p.name);
-    Ok(match (st, elsewhere) {
+    let text = match (&st, elsewhere) {
         (State::Done, _) => "done".to_string(),
         (State::Partial(k), false) => format!("partial ({k} steps)"),
         (State::Partial(k), true) => format!("partial ({k} steps), running in another sweep"),
         (State::New, false) => "new".to_string(),
         (State::New, true) => "new, running in another sweep".to_string(),
-    })
+    };
+    Ok((text, st))
 }
 
 /// The sweep's progress bar on a terminal (hidden otherwise), at `done` of `total` runs.
@@ -609,7 +620,7 @@ pub fn main(args: SweepArgs) -> Result<(), String> {
     }
     if args.list {
         for p in &runs {
-            println!("{}\t{}", p.name, state_text(&dir, p)?);
+            println!("{}\t{}", p.name, state_text(&dir, p)?.0);
         }
         return Ok(());
     }
