@@ -156,9 +156,9 @@ pub static TAU_FIGURES: &[TauFigure] = &[
                 hollow: |_| false,
             },
         ],
-        hollow_if_seeds_missing: false,
+        hollow_if_seeds_missing: true,
         one_row_up_to: 4,
-        note: Some("Diverged runs are left out. GN refit: the last layer refit by least squares on GN's final hidden layer."),
+        note: Some("Diverged runs are left out; hollow: a mean over fewer seeds than the panel's. GN refit: the last layer refit by least squares on GN's final hidden layer."),
     },
     TauFigure {
         stem: "iterations_vs_tau0",
