@@ -23,6 +23,9 @@
 #                                    at M = 5000) and drops the packed ones of finished runs: commit
 #                                    it every hour or so, so that runs longer than one sitting go on
 #                                    in the next one, on whatever machine it gets.
+#   scripts/paper-flow.sh status DIR the runs under way in DIR (their steps and the time of their
+#                                    last checkpoint) and, per part, the runs not done and their
+#                                    steps left.
 #   scripts/paper-flow.sh check      checks (dry runs) that the workers' list holds every run of
 #                                    the preset.
 #
@@ -119,6 +122,21 @@ case $cmd in
     python3 scripts/check-claims.py results/paper/flow
     # Says which rows of the README's verdict table to update (CI fails until they are).
     python3 scripts/check-readme-verdicts.py README.md results/paper/flow/claims.json || true
+    ;;
+  status)
+    [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
+    "$gn" sweep --preset paper-flow --out "$dir" --dry-run | awk -F'\t' '$7 ~ /running/ {print $1}' |
+      while read -r name; do
+        c=$dir/$name.ckpt
+        if [[ -e $c ]]; then
+          echo "under way: $name at step $(step "$c") ($(date -u -r "$c" +%H:%M:%S) UTC)"
+        else
+          echo "under way: $name (no checkpoint yet)"
+        fi
+      done
+    for part in study horizon gn hidden; do
+      echo "$part: $("$gn" sweep --preset paper-flow --part $part --out "$dir" --dry-run | tail -n 1)"
+    done
     ;;
   save)
     resume=results/paper/flow/resume
