@@ -10,7 +10,8 @@
 #      the committed claims.json, and an independent reading of the run files
 #      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for
 #      (d) also on a completed, and then altered, copy of the hidden-learning runs); the README's
-#      verdict table says the same.
+#      verdict table says the same, and its table of the paper-flow parts gives each part's
+#      number of run files and summed run time.
 # Each stage prints its own summary; the script stops at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
