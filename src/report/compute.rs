@@ -1,6 +1,6 @@
 //! The report's compute section: what each kind of run cost where it ran — runs, steps, summed
 //! run time, the longest run and the median time per step, per method, refit, step limit and
-//! N — from the wall times the run files carry (a resumed run's sums its sittings).
+//! N — from the wall times the run files carry (a resumed run's sum its sittings).
 
 use crate::runs::Run;
 use std::collections::BTreeMap;
@@ -66,10 +66,7 @@ pub fn section(runs: &[Run]) -> String {
             .collect();
         let untimed = rs.len() - timed.len();
         let total: f64 = timed.iter().map(|t| t.0).sum();
-        let longest = timed
-            .iter()
-            .map(|t| t.0)
-            .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
+        let longest = timed.iter().map(|t| t.0).reduce(f64::max);
         let per_step = median(
             timed
                 .iter()
