@@ -24,8 +24,8 @@
 #                                    it every hour or so, so that runs longer than one sitting go on
 #                                    in the next one, on whatever machine it gets.
 #   scripts/paper-flow.sh status DIR the runs under way in DIR (their steps and the time of their
-#                                    last checkpoint) and, per part, the runs not done and their
-#                                    steps left.
+#                                    last checkpoint) and, per part, the runs not done, their
+#                                    steps left and the time those take at the pace measured in DIR.
 #   scripts/paper-flow.sh check      checks (dry runs) that the workers' list holds every run of
 #                                    the preset.
 #
@@ -65,8 +65,8 @@ worker() {
 # The step a checkpoint has reached.
 step() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["iteration"])' "$1"; }
 
-# The names of the runs a --dry-run lists.
-names() { "$gn" sweep --preset paper-flow --dry-run "$@" | sed '1d;$d' | cut -f1; }
+# The names of the runs a --dry-run lists (its table's rows, after the header).
+names() { "$gn" sweep --preset paper-flow --dry-run "$@" | awk -F'\t' 'NR > 1 && NF > 1 {print $1}'; }
 
 case $cmd in
   check)
@@ -135,7 +135,8 @@ case $cmd in
         fi
       done
     for part in study horizon gn hidden; do
-      echo "$part: $("$gn" sweep --preset paper-flow --part $part --out "$dir" --dry-run | tail -n 1)"
+      "$gn" sweep --preset paper-flow --part $part --out "$dir" --dry-run |
+        awk -F'\t' -v part="$part" 'NR > 1 && NF == 1 {print part ": " $0}'
     done
     ;;
   save)

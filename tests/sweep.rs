@@ -124,12 +124,34 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
     }
 
     // The dry run's steps left: each unfinished run's step limit less the steps its
-    // checkpoint has taken, summed from its table.
+    // checkpoint has taken, summed from its table. And the time they take: the checkpoint's
+    // own seconds per step for the partial run, the median over the finished runs of the
+    // same method for a new one (every run here has N = 20 and no flow-time limit), from
+    // the files themselves (shown to 5 digits).
     let mut dry = grid.to_vec();
     dry.push("--dry-run");
     let out = run_ok(&mut sweep(&cut, &dry));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let done = results(&cut);
+    let mut paces: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for v in done.values() {
+        let s = &v["summary"];
+        let pace = s["wall_s"].as_f64().unwrap() / s["iterations"].as_f64().unwrap();
+        let method = v["config"]["method"].as_str().unwrap().to_string();
+        paces.entry(method).or_default().push(pace);
+    }
+    let median = |method: &str| {
+        let mut v = paces.get(method)?.clone();
+        v.sort_by(f64::total_cmp);
+        let k = v.len();
+        Some(if k % 2 == 1 {
+            v[k / 2]
+        } else {
+            (v[k / 2 - 1] + v[k / 2]) / 2.0
+        })
+    };
     let (mut left, mut not_done, mut partial_seen) = (0u64, 0, false);
+    let (mut seconds, mut own, mut pooled, mut unknown) = (0.0, 0, 0, 0);
     for line in text.lines().skip(1).filter(|l| l.contains('\t')) {
         let f: Vec<&str> = line.split('\t').collect();
         let max_iter: u64 = f[3].parse().unwrap();
@@ -138,15 +160,56 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
             left += max_iter - k;
             not_done += 1;
             partial_seen = true;
+            let ck: Value = serde_json::from_str(
+                &std::fs::read_to_string(cut.join(format!("{}.ckpt", f[0]))).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(ck["iteration"].as_u64(), Some(k), "{}", f[0]);
+            let pace = ck["sweep"]["wall_s"].as_f64().unwrap() / k as f64;
+            seconds += pace * (max_iter - k) as f64;
+            own += 1;
         } else if f[6] == "new" {
             left += max_iter;
             not_done += 1;
+            match median(f[1]) {
+                Some(p) => {
+                    seconds += p * max_iter as f64;
+                    pooled += 1;
+                }
+                None => unknown += 1,
+            }
         }
     }
     assert!(partial_seen, "{text}");
     assert!(
-        text.ends_with(&format!("{not_done} not done, at most {left} steps left\n")),
+        text.contains(&format!("{not_done} not done, at most {left} steps left\n")),
         "{text}"
+    );
+    let last = text.lines().last().unwrap();
+    assert!(own + pooled > 0, "the partial run has its own pace: {text}");
+    let not_counted = if unknown > 0 {
+        format!("; {unknown} with neither, not counted")
+    } else {
+        String::new()
+    };
+    assert!(
+        last.ends_with(&format!(
+            "s): {own} run(s) at their checkpoint's own pace, {pooled} at the median of the finished runs of their kind and N{not_counted}"
+        )),
+        "{last}"
+    );
+    let shown: f64 = last
+        .split(" of one thread (")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        seconds > 0.0 && (shown - seconds).abs() <= 1e-3 * seconds,
+        "{shown} s shown, {seconds} s from the files: {last}"
     );
 
     let out = run_ok(&mut sweep(&cut, &grid));
@@ -300,7 +363,12 @@ fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
         .unwrap();
     assert!(line.contains("new, running in another sweep"), "{line}");
     assert!(
-        text.ends_with("4 runs, at most 1600 steps in all; 4 not done, at most 1600 steps left\n"),
+        text.contains("4 runs, at most 1600 steps in all; 4 not done, at most 1600 steps left\n"),
+        "{text}"
+    );
+    // Nothing finished and nothing checkpointed: no pace to estimate the time by.
+    assert!(
+        text.ends_with("at the pace measured here: none yet (4 run(s) left, none with a checkpoint or a finished run of its kind and N)\n"),
         "{text}"
     );
     let out = run_ok(&mut sweep(&dir, &g));
@@ -319,8 +387,35 @@ fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
     let out = run_ok(&mut sweep(&dir, &dry));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.ends_with("1 not done, at most 400 steps left\n"),
+        text.contains("1 not done, at most 400 steps left\n"),
         "{text}"
+    );
+    // The held run is new; the three finished runs of its kind and N time it: the middle
+    // of their seconds per step, times its 400 steps.
+    assert!(
+        text.ends_with("0 run(s) at their checkpoint's own pace, 1 at the median of the finished runs of their kind and N\n"),
+        "{text}"
+    );
+    let mut paces: Vec<f64> = got
+        .values()
+        .map(|v| {
+            v["summary"]["wall_s"].as_f64().unwrap() / v["summary"]["iterations"].as_f64().unwrap()
+        })
+        .collect();
+    paces.sort_by(f64::total_cmp);
+    let want = paces[1] * 400.0;
+    let shown: f64 = text
+        .split(" of one thread (")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        want > 0.0 && (shown - want).abs() <= 1e-3 * want,
+        "{shown} s shown, {want} s from the files: {text}"
     );
     // Released (as when that sweep ends, however it ends), the next sweep runs it.
     drop(held);

@@ -1,14 +1,23 @@
 //! The report's compute section: what each kind of run cost where it ran — runs, steps, summed
 //! run time, the longest run and the median time per step, per method, refit, step limit and
-//! N — from the wall times the run files carry (a resumed run's sum its sittings).
+//! N — from the wall times the run files carry (a resumed run's sum its sittings). The same
+//! rows and paces give `gn sweep --dry-run` its estimate of the time left.
 
 use crate::runs::Run;
+use crate::Config;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// A row of the table: the kind of run (method, refit, flow-time limit) and N.
+pub type Row = (String, usize);
+
+/// The row a run of configuration `c` belongs to.
+pub fn row(c: &Config) -> Row {
+    (kind(c), c.n)
+}
+
 /// A kind of run as the table names it: method, refit, flow-time limit.
-fn kind(r: &Run) -> String {
-    let c = &r.r.config;
+fn kind(c: &Config) -> String {
     let mut s = c.method.name().to_uppercase();
     if c.refit {
         s.push_str(" with refit");
@@ -20,7 +29,7 @@ fn kind(r: &Run) -> String {
 }
 
 /// Seconds as the table shows them: s below a minute, min below an hour, then h.
-fn duration(s: f64) -> String {
+pub fn duration(s: f64) -> String {
     if s < 60.0 {
         format!("{s:.0} s")
     } else if s < 3600.0 {
@@ -44,12 +53,36 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
+/// Seconds per step of a run that took `steps` steps in `wall_s` seconds; None if it was not
+/// timed or took no step.
+pub fn seconds_per_step(steps: u64, wall_s: Option<f64>) -> Option<f64> {
+    wall_s
+        .filter(|w| steps > 0 && *w > 0.0)
+        .map(|w| w / steps as f64)
+}
+
+/// The median seconds per step of each row, from `(row, seconds per step)` of its timed runs.
+pub fn median_pace(paces: impl IntoIterator<Item = (Row, f64)>) -> BTreeMap<Row, f64> {
+    let mut by_row: BTreeMap<Row, Vec<f64>> = BTreeMap::new();
+    for (r, p) in paces {
+        by_row.entry(r).or_default().push(p);
+    }
+    by_row
+        .into_iter()
+        .filter_map(|(r, v)| median(v).map(|m| (r, m)))
+        .collect()
+}
+
 /// The section: one row per (kind, N), then the total.
 pub fn section(runs: &[Run]) -> String {
-    let mut groups: BTreeMap<(String, usize), Vec<&Run>> = BTreeMap::new();
+    let mut groups: BTreeMap<Row, Vec<&Run>> = BTreeMap::new();
     for r in runs {
-        groups.entry((kind(r), r.n())).or_default().push(r);
+        groups.entry(row(&r.r.config)).or_default().push(r);
     }
+    let pace = median_pace(runs.iter().filter_map(|r| {
+        let s = &r.r.summary;
+        seconds_per_step(s.iterations, s.wall_s).map(|p| (row(&r.r.config), p))
+    }));
     let mut s = String::new();
     let _ = writeln!(s, "\n## Compute\n");
     let _ = writeln!(s, "Run time is each run's wall time (one run's sittings summed when it was resumed), on whatever machine ran it; a row's runs may have run side by side.\n");
@@ -58,7 +91,8 @@ pub fn section(runs: &[Run]) -> String {
         "| runs of | N | runs | steps | run time, summed | longest run | ms per step (median) |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-    for ((k, n), rs) in &groups {
+    for (key, rs) in &groups {
+        let (k, n) = key;
         let steps: u64 = rs.iter().map(|r| r.r.summary.iterations).sum();
         let timed: Vec<(f64, u64)> = rs
             .iter()
@@ -67,13 +101,7 @@ pub fn section(runs: &[Run]) -> String {
         let untimed = rs.len() - timed.len();
         let total: f64 = timed.iter().map(|t| t.0).sum();
         let longest = timed.iter().map(|t| t.0).reduce(f64::max);
-        let per_step = median(
-            timed
-                .iter()
-                .filter(|t| t.1 > 0)
-                .map(|t| t.0 / t.1 as f64 * 1e3)
-                .collect(),
-        );
+        let per_step = pace.get(key).map(|p| p * 1e3);
         let note = if untimed > 0 {
             format!(" ({untimed} untimed)")
         } else {
@@ -166,6 +194,32 @@ mod tests {
             s.contains("Sum of the runs' wall times: 7241 s (2.0 h)."),
             "{s}"
         );
+    }
+
+    #[test]
+    fn paces_are_per_step_and_pooled_per_row() {
+        assert_eq!(seconds_per_step(4, Some(2.0)), Some(0.5));
+        assert_eq!(seconds_per_step(0, Some(2.0)), None);
+        assert_eq!(seconds_per_step(4, Some(0.0)), None);
+        assert_eq!(seconds_per_step(4, None), None);
+        let gd = |n| {
+            row(&Config {
+                method: Method::Gd,
+                n,
+                max_flow_time: Some(2e7),
+                ..Config::default()
+            })
+        };
+        assert_eq!(gd(500), ("GD to t = 2e7".to_string(), 500));
+        let m = median_pace([
+            (gd(500), 3.0),
+            (gd(100), 1.0),
+            (gd(500), 1.0),
+            (gd(500), 2.0),
+        ]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[&gd(500)], 2.0);
+        assert_eq!(m[&gd(100)], 1.0);
     }
 
     #[test]

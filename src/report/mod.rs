@@ -5,7 +5,7 @@
 //! claims measured against the paper-flow grid ([`crate::analysis`]). Both end with what the
 //! runs cost (`compute.rs`) and the table of every run.
 
-mod compute;
+pub mod compute;
 mod flow;
 
 use crate::analysis::{gn_first, hidden_learned, refit_record, test_losses_agree};

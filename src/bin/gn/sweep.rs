@@ -12,6 +12,7 @@ use crate::files::{read, write_atomic};
 use crate::run::{self, ExecOptions};
 use clap::builder::TypedValueParser;
 use clap::Args;
+use gauss_newton::report::compute;
 use gauss_newton::runs::{find_result, read_result_text};
 use gauss_newton::sweep::{blocks, expand, shard_runs, Planned, Preset, Request, Shard};
 use gauss_newton::{Checkpoint, Config, Record, RunResult, Trainer};
@@ -92,7 +93,10 @@ impl SweepArgs {
 }
 
 /// `--dry-run`: one line per run (name, method, λ and why, step limit, flow-time limit,
-/// record spacing, state), then the count.
+/// record spacing, state), then the count and the steps left, then the time those steps take
+/// at the pace measured in the folder: an unfinished run's own (its checkpoint's seconds per
+/// step), else the median of the finished runs of its row (kind and N, as `gn report`'s
+/// Compute table groups them).
 fn dry_run_text(
     runs: &[Planned],
     dir: &Path,
@@ -102,17 +106,24 @@ fn dry_run_text(
     let mut out = String::new();
     out.push_str("name\tmethod\tlr\tmax_iter\tmax_flow_time\teval_every\tstate\tstep\n");
     let (mut steps, mut left, mut not_done): (u128, u128, usize) = (0, 0, 0);
+    let mut finished = Vec::new(); // (row, seconds per step) of the finished, timed runs
+    let mut pending = Vec::new(); // (row, steps left, own seconds per step) of the others
     for p in runs {
         let c = &p.config;
-        let (st, state) = state_text(dir, p)?;
+        let (st, state, pace) = state_text(dir, p)?;
         let taken = match state {
             State::Done => None,
             State::Partial(k) => Some(k),
             State::New => Some(0),
         };
-        if let Some(k) = taken {
-            not_done += 1;
-            left += c.max_iter.saturating_sub(k) as u128;
+        match taken {
+            Some(k) => {
+                let k_left = c.max_iter.saturating_sub(k);
+                not_done += 1;
+                left += k_left as u128;
+                pending.push((compute::row(c), k_left, pace));
+            }
+            None => finished.extend(pace.map(|x| (compute::row(c), x))),
         }
         let why = match p.step {
             Some(s) if s.lowered => format!(
@@ -144,7 +155,45 @@ fn dry_run_text(
         "{} runs{shard_text}, at most {steps} steps in all; {not_done} not done, at most {left} steps left\n",
         runs.len()
     ));
+    if not_done > 0 {
+        out.push_str(&time_left_text(&finished, &pending));
+    }
     Ok(out)
+}
+
+/// The dry run's last line: the time the steps left take on one thread at the pace measured
+/// in the folder, and how many runs each pace timed (see [`dry_run_text`]).
+fn time_left_text(
+    finished: &[(compute::Row, f64)],
+    pending: &[(compute::Row, u64, Option<f64>)],
+) -> String {
+    let median = compute::median_pace(finished.iter().cloned());
+    let (mut seconds, mut own, mut pooled, mut unknown) = (0.0, 0, 0, 0);
+    for (row, k_left, pace) in pending {
+        match (pace, median.get(row)) {
+            (Some(p), _) => {
+                own += 1;
+                seconds += p * *k_left as f64;
+            }
+            (None, Some(p)) => {
+                pooled += 1;
+                seconds += p * *k_left as f64;
+            }
+            (None, None) => unknown += 1,
+        }
+    }
+    if own + pooled == 0 {
+        return format!("at the pace measured here: none yet ({unknown} run(s) left, none with a checkpoint or a finished run of its kind and N)\n");
+    }
+    let untimed = if unknown > 0 {
+        format!("; {unknown} with neither, not counted")
+    } else {
+        String::new()
+    };
+    format!(
+        "at the pace measured here, at most {} of one thread ({seconds:.4e} s): {own} run(s) at their checkpoint's own pace, {pooled} at the median of the finished runs of their kind and N{untimed}\n",
+        compute::duration(seconds)
+    )
 }
 
 pub fn result_path(dir: &Path, name: &str) -> PathBuf {
@@ -242,13 +291,20 @@ fn mismatch(path: &Path, diff: &[String]) -> String {
 
 /// The state of one run in `dir`, checking that what is there is this run.
 pub fn state(dir: &Path, p: &Planned) -> Result<State, String> {
+    examine(dir, p).map(|(st, _)| st)
+}
+
+/// The state of one run in `dir`, and the seconds per step its result or checkpoint records
+/// (None when new or untimed).
+fn examine(dir: &Path, p: &Planned) -> Result<(State, Option<f64>), String> {
     if let Some(rp) = find_result(dir, &p.name) {
         let r = load_result(&rp)?;
         let diff = config_diff(&r.config, &p.config);
         if !diff.is_empty() {
             return Err(mismatch(&rp, &diff));
         }
-        return Ok(State::Done);
+        let pace = compute::seconds_per_step(r.summary.iterations, r.summary.wall_s);
+        return Ok((State::Done, pace));
     }
     let cp = checkpoint_path(dir, &p.name);
     if cp.exists() {
@@ -259,9 +315,13 @@ pub fn state(dir: &Path, p: &Planned) -> Result<State, String> {
         if !diff.is_empty() {
             return Err(mismatch(&cp, &diff));
         }
-        return Ok(State::Partial(s.checkpoint.iteration));
+        let k = s.checkpoint.iteration;
+        return Ok((
+            State::Partial(k),
+            compute::seconds_per_step(k, Some(s.wall_s)),
+        ));
     }
-    Ok(State::New)
+    Ok((State::New, None))
 }
 
 /// Runs (or finishes) one run of the grid and writes its result. Returns the result, and
@@ -382,12 +442,12 @@ fn fmt_secs(s: f64) -> String {
 }
 
 /// A run's state as `--list` and `--dry-run` print it (`new` where the folder is missing),
-/// and the state itself.
-fn state_text(dir: &Path, p: &Planned) -> Result<(String, State), String> {
-    let st = if dir.exists() {
-        state(dir, p)?
+/// the state itself, and the seconds per step the folder records for it.
+fn state_text(dir: &Path, p: &Planned) -> Result<(String, State, Option<f64>), String> {
+    let (st, pace) = if dir.exists() {
+        examine(dir, p)?
     } else {
-        State::New
+        (State::New, None)
     };
     let elsewhere = st != State::Done && dir.exists() && claim::held_elsewhere(dir, &p.name);
     let text = match (&st, elsewhere) {
@@ -397,7 +457,7 @@ fn state_text(dir: &Path, p: &Planned) -> Result<(String, State), String> {
         (State::New, false) => "new".to_string(),
         (State::New, true) => "new, running in another sweep".to_string(),
     };
-    Ok((text, st))
+    Ok((text, st, pace))
 }
 
 /// The sweep's progress bar on a terminal (hidden otherwise), at `done` of `total` runs.
