@@ -101,7 +101,7 @@ pub fn main(args: SlurmArgs) -> Result<(), String> {
     }
     let tasks = tasks.min(runs.len());
     // One CPU per task: runs side by side beat one run on two threads at every size measured
-    // (see sweep.rs, auto_jobs).
+    // (see sweep/mod.rs, auto_jobs).
     let cpus = args.cpus_per_task.unwrap_or(1).max(1);
     let out = &args.sweep.out;
     std::fs::create_dir_all(out)
