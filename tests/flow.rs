@@ -249,7 +249,8 @@ fn gzipped_result_files_read_as_the_json_they_hold() {
     );
 }
 
-/// Parses `--dry-run`'s table: name → (method, lr, max_iter, max_flow_time, eval_every, why).
+/// Parses `--dry-run`'s table: name → (method, lr, max_iter, max_flow_time, eval_every, why);
+/// and its count line, the first after the table (a line on the time left may follow).
 fn dry_run(args: &[&str]) -> (Vec<Vec<String>>, String) {
     let dir = tmp("dry");
     let out = ok(gn()
@@ -259,11 +260,16 @@ fn dry_run(args: &[&str]) -> (Vec<Vec<String>>, String) {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("name\tmethod\tlr"));
-    let rows = lines[1..lines.len() - 1]
+    let k = lines
+        .iter()
+        .skip(1)
+        .take_while(|l| l.contains('\t'))
+        .count();
+    let rows = lines[1..=k]
         .iter()
         .map(|l| l.split('\t').map(String::from).collect())
         .collect();
-    (rows, lines.last().unwrap().to_string())
+    (rows, lines[k + 1].to_string())
 }
 
 #[test]
