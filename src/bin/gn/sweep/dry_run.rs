@@ -11,8 +11,8 @@ use std::path::Path;
 /// `--dry-run`: one line per run (name, method, λ and why, step limit, flow-time limit,
 /// record spacing, state), then the count and the steps left, then the time those steps take
 /// at the pace measured in the folder: an unfinished run's own (its checkpoint's seconds per
-/// step), else the median of the finished runs of its row (kind and N, as `gn report`'s
-/// Compute table groups them).
+/// step), else the median of the finished runs of its row among those listed (kind and N, as
+/// `gn report`'s Compute table groups them).
 pub fn text(
     runs: &[Planned],
     dir: &Path,
