@@ -23,9 +23,10 @@
 #                                    at M = 5000) and drops the packed ones of finished runs: commit
 #                                    it every hour or so, so that runs longer than one sitting go on
 #                                    in the next one, on whatever machine it gets.
-#   scripts/paper-flow.sh status DIR the runs under way in DIR (their steps and the time of their
-#                                    last checkpoint) and, per part, the runs not done, their
-#                                    steps left and the time those take at the pace measured in DIR.
+#   scripts/paper-flow.sh status DIR the runs under way in DIR (their steps, the time of their
+#                                    last checkpoint and the time they have left at their own
+#                                    pace) and, per part, the runs not done, their steps left and
+#                                    the time those take at the pace measured in DIR.
 #   scripts/paper-flow.sh check      checks (dry runs) that the workers' list holds every run of
 #                                    the preset.
 #
@@ -125,11 +126,15 @@ case $cmd in
     ;;
   status)
     [[ -x $gn ]] || { echo "no $gn: cargo build --release" >&2; exit 2; }
-    "$gn" sweep --preset paper-flow --out "$dir" --dry-run | awk -F'\t' '$7 ~ /running/ {print $1}' |
-      while read -r name; do
+    "$gn" sweep --preset paper-flow --out "$dir" --dry-run | awk -F'\t' '$7 ~ /running/ {print $1, $4}' |
+      while read -r name max_iter; do
         c=$dir/$name.ckpt
         if [[ -e $c ]]; then
-          echo "under way: $name at step $(step "$c") ($(date -u -r "$c" +%H:%M:%S) UTC)"
+          # Its own pace: the checkpoint's seconds (all sittings) over its steps.
+          left=$(python3 -c 'import json,sys
+c = json.load(open(sys.argv[1])); k, w, n = c["iteration"], c["sweep"]["wall_s"], int(sys.argv[2])
+print(f"step {k} of {n}; at its {1e3 * w / k:.1f} ms per step, at most {(n - k) * w / k / 3600:.1f} h left" if k and w else f"step {k} of {n}")' "$c" "$max_iter")
+          echo "under way: $name at $left ($(date -u -r "$c" +%H:%M:%S) UTC)"
         else
           echo "under way: $name (no checkpoint yet)"
         fi
