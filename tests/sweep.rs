@@ -33,6 +33,21 @@ fn untimed(v: &Value) -> Value {
     v
 }
 
+/// Asserts that a dry run's time-left line shows `seconds` (> 0), to the 1e-3 its five digits
+/// allow.
+fn assert_time_left(text: &str, seconds: f64) {
+    let shown: f64 = text
+        .split(" of one thread (")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no time left shown: {text}"));
+    assert!(
+        seconds > 0.0 && (shown - seconds).abs() <= 1e-3 * seconds,
+        "{shown} s shown, {seconds} s from the files: {text}"
+    );
+}
+
 const SMALL: &[&str] = &[
     "--m",
     "30",
@@ -198,19 +213,7 @@ fn killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
         )),
         "{last}"
     );
-    let shown: f64 = last
-        .split(" of one thread (")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        seconds > 0.0 && (shown - seconds).abs() <= 1e-3 * seconds,
-        "{shown} s shown, {seconds} s from the files: {last}"
-    );
+    assert_time_left(last, seconds);
 
     let out = run_ok(&mut sweep(&cut, &grid));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -404,19 +407,7 @@ fn sweeps_into_one_folder_skip_the_runs_another_sweep_holds() {
         .collect();
     paces.sort_by(f64::total_cmp);
     let want = paces[1] * 400.0;
-    let shown: f64 = text
-        .split(" of one thread (")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        want > 0.0 && (shown - want).abs() <= 1e-3 * want,
-        "{shown} s shown, {want} s from the files: {text}"
-    );
+    assert_time_left(&text, want);
     // Released (as when that sweep ends, however it ends), the next sweep runs it.
     drop(held);
     let out = run_ok(&mut sweep(&dir, &g));
