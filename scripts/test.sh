@@ -5,7 +5,8 @@
 #   2. the wasm tests in headless Chromium (wasm-pack test) and the page's end-to-end test;
 #   3. sweeps: resume, shards, plots, report, and a Slurm job array on a one-node cluster; the
 #      packed checkpoints that carry unfinished runs between sittings (scripts/ckpt-pack.py);
-#      the background workers' list of scripts/paper-flow.sh holds every run of the grid;
+#      the background workers' list of scripts/paper-flow.sh holds every run of the grid, and
+#      its `status` reads the runs under way;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs (*.json.gz) equals
 #      the committed claims.json, and an independent reading of the run files
 #      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for
@@ -32,10 +33,11 @@ cargo test --release
 stage "browser tests (wasm-pack test in Chromium, end-to-end page test)"
 SKIP_INSTALL=1 scripts/web-test.sh
 
-stage "sweep, Slurm, plots and report tests; packed checkpoints; the paper-flow workers' lists"
+stage "sweep, Slurm, plots and report tests; packed checkpoints; the paper-flow workers' lists and status"
 scripts/test-sweep.sh
 scripts/test-ckpt-pack.sh
 scripts/paper-flow.sh check
+scripts/test-paper-flow-status.sh
 
 stage "committed results (report matches claims.json; independent check of claims b, c and d)"
 report_json=$(mktemp)
