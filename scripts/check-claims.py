@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""An independent reading of the committed paper-flow runs: claims (b), (c) and (d).
+"""An independent reading of the committed paper-flow runs: claims (a), (b), (c) and (d).
 
 Reads the run files (`*.json`, or `*.json.gz` as committed: config, records, summary) of a
-paper-flow results folder with nothing but the Python standard library, decides claims (b), (c)
-and (d) from the rules the README states, and compares its verdicts with the `gn report --json`
+paper-flow results folder with nothing but the Python standard library, decides claims (a), (b),
+(c) and (d) from the rules the README states, and compares its verdicts with the `gn report --json`
 file committed beside them. It shares no code with the Rust analysis (`src/analysis/`); it
 exists to catch that code disagreeing with its own description.
 
@@ -14,6 +14,9 @@ Rules (README, "The paper in flow time"):
 - GN's runs: method gn at lr = 10, no refit probe, no flow-time limit; only converged ones count.
 - The grid: GD and GN at N = 100 (seeds 1-5), 500 (seeds 1-3), 1000 (seed 1).
 - Means are over the seeds where both count (GN converged, GD at the horizon).
+- (a) over every (tau0, N, seed) of the grid (tau0 in 0.01, 0.1, 0.5, 1, 5, 10, 100) where both
+  a GN and a GD run are in: GN converged, and GD either did not converge (horizon, step limit or
+  divergence) or took more steps than GN.
 - (b) at tau0 = 0.01: for every N, the mean final test loss of GD is below GN's.
 - (c) at tau0 = 100: for every N, max(GN, GD) <= 1.25 * min(GN, GD) of the mean test losses.
 - (d) on GN's runs with the refit probe (method gn, refit, flow-time limit t = 5000) at
@@ -36,6 +39,7 @@ import sys
 
 HORIZON = 2e7
 SEEDS = {100: [1, 2, 3, 4, 5], 500: [1, 2, 3], 1000: [1]}
+TAU0 = [0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 100.0]
 CLOSE = 1.25
 
 
@@ -103,6 +107,35 @@ def claim(runs, tau0, smallest):
     return holds, found, expected, lines
 
 
+def claim_a(runs):
+    """(holds or None, found, expected, lines) for claim (a)."""
+    grid = [(t, n, s) for t in TAU0 for n, seeds in SEEDS.items() for s in seeds]
+    cell = {}
+    for r in runs:
+        c = r["config"]
+        if c["m"] != 5000 or c["activation"] != "silu":
+            continue
+        kind = "gd" if is_gd(c) else "gn" if is_gn(c) else None
+        key = (c["tau0"], c["n"], c["seed"])
+        if kind and key in grid:
+            cell[key + (kind,)] = r["summary"]
+    pairs, lines = 0, []
+    for t, n, s in grid:
+        gn, gd = cell.get((t, n, s, "gn")), cell.get((t, n, s, "gd"))
+        if gn is None or gd is None:
+            continue
+        pairs += 1
+        first = gn["status"] == "converged" and (
+            gd["status"] != "converged" or gn["iterations"] < gd["iterations"])
+        if not first:
+            lines.append(f"  tau0={t} N={n} seed {s}: GN {gn['status']} after {gn['iterations']},"
+                         f" GD {gd['status']} after {gd['iterations']} -> False")
+    bad = len(lines)
+    lines.insert(0, f"  {pairs} GN/GD pairs, {bad} where GN was not first")
+    holds = (bad == 0) if pairs else None
+    return holds, len(cell), 2 * len(grid), lines
+
+
 HIDDEN = {"tau0": [0.01, 0.1], "lr": [0.1, 1.0, 10.0], "n": 500, "seeds": [1, 2, 3], "t": 5000.0}
 WELL_BELOW = 0.5
 
@@ -162,9 +195,9 @@ def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else "results/paper/flow"
     runs = load(folder)
     with open(os.path.join(folder, "claims.json")) as f:
-        committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("b", "c", "d")}
+        committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("a", "b", "c", "d")}
     agree = True
-    checks = (("b", lambda: claim(runs, 0.01, True)), ("c", lambda: claim(runs, 100.0, False)),
+    checks = (("a", lambda: claim_a(runs)), ("b", lambda: claim(runs, 0.01, True)), ("c", lambda: claim(runs, 100.0, False)),
               ("d", lambda: claim_d(runs)))
     for cid, decide in checks:
         holds, found, expected, lines = decide()

@@ -17,7 +17,7 @@
 #                                    results/paper/flow/runs as NAME.json.gz (gzip -9n: a fifth of
 #                                    the size; never overwriting one), then
 #                                    regenerates report.md, claims.json and figures/ there and
-#                                    re-derives claims (b), (c) and (d) with scripts/check-claims.py.
+#                                    re-derives claims (a) to (d) with scripts/check-claims.py.
 #   scripts/paper-flow.sh save DIR   packs the checkpoint of every unfinished run in DIR into
 #                                    results/paper/flow/resume (scripts/ckpt-pack.py: ~0.55 MB each
 #                                    at M = 5000) and drops the packed ones of finished runs: commit

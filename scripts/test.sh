@@ -9,8 +9,8 @@
 #      its `status` reads the runs under way;
 #   4. the committed results: `gn report --json` on results/paper/flow/runs (*.json.gz) equals
 #      the committed claims.json, and an independent reading of the run files
-#      (scripts/check-claims.py) reaches the same verdicts for claims (b), (c) and (d) (and for
-#      (d) also on a completed, and then altered, copy of the hidden-learning runs); the README's
+#      (scripts/check-claims.py) reaches the same verdicts for claims (a) to (d) (and for
+#      (a) and (d) also on copies of their runs, as they are and altered to fail); the README's
 #      verdict table says the same, and its table of the paper-flow parts gives each part's
 #      number of run files and summed run time.
 # Each stage prints its own summary; the script stops at the first failing stage.
@@ -39,7 +39,7 @@ scripts/test-ckpt-pack.sh
 scripts/paper-flow.sh check
 scripts/test-paper-flow-status.sh
 
-stage "committed results (report matches claims.json; independent check of claims b, c and d)"
+stage "committed results (report matches claims.json; independent check of claims a to d)"
 report_json=$(mktemp)
 target/release/gn report results/paper/flow/runs --json "$report_json" >/dev/null
 python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(a!=b and "results/paper/flow/claims.json is stale: regenerate it with gn report" or 0)' "$report_json" results/paper/flow/claims.json
