@@ -197,8 +197,8 @@ def main():
     with open(os.path.join(folder, "claims.json")) as f:
         committed = {c["id"]: c for c in json.load(f) if c.get("id") in ("a", "b", "c", "d")}
     agree = True
-    checks = (("a", lambda: claim_a(runs)), ("b", lambda: claim(runs, 0.01, True)), ("c", lambda: claim(runs, 100.0, False)),
-              ("d", lambda: claim_d(runs)))
+    checks = (("a", lambda: claim_a(runs)), ("b", lambda: claim(runs, 0.01, True)),
+              ("c", lambda: claim(runs, 100.0, False)), ("d", lambda: claim_d(runs)))
     for cid, decide in checks:
         holds, found, expected, lines = decide()
         mine = verdict_text(holds, found, expected)

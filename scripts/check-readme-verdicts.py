@@ -3,9 +3,9 @@
 the verdict the committed results/paper/flow/claims.json gives; and its table of the paper-flow
 parts ("| part | command ... | runs in | run time, summed | ...") gives, for each part, the number
 of its run files in the runs/ folder beside claims.json and their summed wall time (in hours, to
-the one decimal shown), and the sentence "K of the 236 runs are in" (or "all 236 runs are in")
-their total. Exits 1 naming
-each row that differs (the tables are written by hand when runs land; this keeps them honest)."""
+the one decimal shown), and the sentence "K of the 236 runs are in" (or "All 236 runs are in")
+their total. Exits 1 naming each row that differs (the tables are written by hand when runs land;
+this keeps them honest)."""
 import gzip
 import json
 import os
